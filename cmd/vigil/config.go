@@ -1,0 +1,115 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"vigil/api"
+	"vigil/engine"
+)
+
+// config is every setting of `vigil serve`, built from the packages' defaults, then flags, then
+// VIGIL_* environment variables for flags not given on the command line.
+type config struct {
+	HTTP            api.Config
+	Engine          engine.Config
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+}
+
+// defaultORTLibrary is set at link time by the Makefile to the library it fetched.
+var defaultORTLibrary = ""
+
+func defaultConfig() config {
+	c := config{
+		HTTP:            api.DefaultConfig(),
+		Engine:          engine.DefaultConfig(),
+		LogFormat:       "json",
+		LogLevel:        "info",
+		ShutdownTimeout: 15 * time.Second,
+	}
+	c.Engine.ORT.Library = ortLibrary()
+	return c
+}
+
+// ortLibrary finds libonnxruntime: the path linked in by make, else beside the executable.
+func ortLibrary() string {
+	if defaultORTLibrary != "" {
+		if _, err := os.Stat(defaultORTLibrary); err == nil {
+			return defaultORTLibrary
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		for _, rel := range []string{"libonnxruntime.so.1", "../ort/libonnxruntime.so.1", "../lib/libonnxruntime.so.1"} {
+			p := filepath.Join(filepath.Dir(exe), rel)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return defaultORTLibrary
+}
+
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.HTTP.Addr, "http.addr", c.HTTP.Addr, "listen address")
+	fs.IntVar(&c.HTTP.MaxBodyBytes, "http.max-body-bytes", c.HTTP.MaxBodyBytes, "largest request body")
+	fs.DurationVar(&c.ShutdownTimeout, "http.shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&c.Engine.DataDir, "data.dir", c.Engine.DataDir, "data directory (badger database, index snapshots)")
+	fs.StringVar(&c.Engine.ModelsDir, "models.dir", c.Engine.ModelsDir, "directory holding the model files")
+	fs.StringVar(&c.Engine.ManifestPath, "models.manifest", c.Engine.ManifestPath, "model manifest JSON (default: the embedded one)")
+	fs.StringVar(&c.Engine.Embed.Detector, "embed.detector", c.Engine.Embed.Detector, "detector model (manifest name)")
+	fs.StringVar(&c.Engine.Embed.Embedder, "embed.embedder", c.Engine.Embed.Embedder, "embedding model (manifest name)")
+	fs.StringVar(&c.Engine.ORT.Library, "ort.library", c.Engine.ORT.Library, "path to libonnxruntime.so (a GPU build for CUDA)")
+	fs.StringVar(&c.Engine.ORT.Device, "ort.device", c.Engine.ORT.Device, "execution provider: cpu, cuda or auto")
+	fs.IntVar(&c.Engine.ORT.CUDADevice, "ort.cuda-device", c.Engine.ORT.CUDADevice, "CUDA device id")
+	fs.IntVar(&c.Engine.ORT.IntraOpThreads, "ort.threads", c.Engine.ORT.IntraOpThreads, "threads per model call (0: ORT decides)")
+	fs.StringVar(&c.LogFormat, "log.format", c.LogFormat, "json or text")
+	fs.StringVar(&c.LogLevel, "log.level", c.LogLevel, "debug, info, warn or error")
+}
+
+// envName maps a flag name to its environment variable: http.addr -> VIGIL_HTTP_ADDR.
+func envName(flagName string) string {
+	return "VIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(flagName))
+}
+
+// parseFlags parses args, then fills every flag not set on the command line from its env var.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format %q: want json or text", format)
+}

@@ -1,0 +1,91 @@
+// Package engine holds Vigil's use cases (enrol, match, search, screen, liveness, KYC re-verify,
+// re-screen jobs) over the face pipeline, the liveness scorer, the vector indexes and the store,
+// which it owns. It never imports api.
+package engine
+
+import (
+	"errors"
+	"log/slog"
+	"path/filepath"
+
+	"vigil/embed"
+	"vigil/engine/store"
+	"vigil/liveness"
+	"vigil/models"
+	"vigil/models/ort"
+)
+
+// Config wires the engine's parts. Each part has its own DefaultConfig.
+type Config struct {
+	DataDir      string
+	ModelsDir    string
+	ManifestPath string // empty: the embedded manifest
+	ORT          ort.Config
+	Embed        embed.Config
+	Liveness     liveness.Config
+}
+
+// DefaultConfig returns the embedded defaults: data under ./data, models from ./models.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:   "data",
+		ModelsDir: "models",
+		ORT:       ort.Config{Device: ort.DeviceCPU},
+		Embed:     embed.DefaultConfig(),
+		Liveness:  liveness.DefaultConfig(),
+	}
+}
+
+// Engine owns the store and the model sessions. Its methods are safe for concurrent use; Close
+// must be called once, after all calls returned.
+type Engine struct {
+	log   *slog.Logger
+	store *store.Store
+	pipe  *embed.Pipeline
+	live  *liveness.Scorer
+}
+
+// Open opens the store and loads every model. On error nothing stays open.
+func Open(cfg Config, log *slog.Logger) (e *Engine, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	manifest, err := models.Load(cfg.ManifestPath)
+	if err != nil {
+		return nil, err
+	}
+	e = &Engine{log: log}
+	defer func() {
+		if err != nil {
+			e.Close()
+			e = nil
+		}
+	}()
+	if e.store, err = store.Open(store.Options{Dir: filepath.Join(cfg.DataDir, "db")}, log); err != nil {
+		return nil, err
+	}
+	if err = ort.Init(cfg.ORT); err != nil {
+		return nil, err
+	}
+	cfg.Embed.ModelsDir, cfg.Embed.Manifest = cfg.ModelsDir, manifest
+	if e.pipe, err = embed.Open(cfg.Embed); err != nil {
+		return nil, err
+	}
+	cfg.Liveness.ModelsDir, cfg.Liveness.Manifest = cfg.ModelsDir, manifest
+	if e.live, err = liveness.Open(cfg.Liveness); err != nil {
+		return nil, err
+	}
+	log.Info("engine ready", "op", "open", "onnxruntime", ort.Version(), "device", e.pipe.Device(),
+		"detector", cfg.Embed.Detector, "embedder", cfg.Embed.Embedder, "dim", e.pipe.Dim())
+	return e, nil
+}
+
+// Close releases everything the engine owns. Idempotent.
+func (e *Engine) Close() error {
+	if e == nil {
+		return nil
+	}
+	err := errors.Join(e.live.Close(), e.pipe.Close(), e.store.Close())
+	e.live, e.pipe, e.store = nil, nil, nil
+	return err
+}
