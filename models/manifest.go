@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"vigil/models/onnxedit"
 )
 
 // Role says what a model is used for.
@@ -47,6 +49,30 @@ type Model struct {
 	Outputs   []string `json:"outputs"`
 	Dim       int      `json:"dim,omitempty"`        // embedders: output dimension
 	CropScale float32  `json:"crop_scale,omitempty"` // liveness/attributes: crop size relative to the face box
+	Derive    *Derive  `json:"derive,omitempty"`     // how File is made from a shipped model
+}
+
+// Derive records how a model file is made from a shipped one by a repeatable edit, so that the
+// edited file's sha256 can be pinned too.
+type Derive struct {
+	From   string `json:"from"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Edit   string `json:"edit"` // "dynamic-batch" or "dynamic-batch-spatial" (see models/onnxedit)
+}
+
+// apply runs the edit on the shipped model's bytes.
+func (d *Derive) apply(src []byte) ([]byte, error) {
+	var opts onnxedit.Options
+	switch d.Edit {
+	case "dynamic-batch":
+	case "dynamic-batch-spatial":
+		opts.Spatial = true
+	default:
+		return nil, fmt.Errorf("%w: unknown edit %q", ErrModel, d.Edit)
+	}
+	out, _, err := onnxedit.DynamicBatch(src, opts)
+	return out, err
 }
 
 // Manifest is an ordered set of models. Safe for concurrent reads.
@@ -117,6 +143,9 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("%w %s: no outputs", ErrModel, e.Name)
 		case e.Role == RoleEmbedder && e.Dim <= 0:
 			return fmt.Errorf("%w %s: an embedder needs dim", ErrModel, e.Name)
+		case e.Derive != nil && (filepath.Base(e.Derive.From) != e.Derive.From || e.Derive.From == e.File ||
+			len(e.Derive.SHA256) != 64):
+			return fmt.Errorf("%w %s: derive needs a plain source file name other than file, and its sha256", ErrModel, e.Name)
 		}
 		switch e.Role {
 		case RoleDetector, RoleEmbedder, RoleLiveness, RoleAttributes:
@@ -153,29 +182,50 @@ func (e Model) Verify(dir string) error {
 	return nil
 }
 
-// Install copies e's file from src into dst unless dst already holds a verified copy. The copy
-// is checked before it is renamed into place, so dst never holds a damaged model.
-func (e Model) Install(src, dst string) (copied bool, err error) {
+// SourceFile is the file Install reads from the source directory: the shipped model a derived
+// entry is made from, or the entry's own file.
+func (e Model) SourceFile() string {
+	if e.Derive != nil {
+		return e.Derive.From
+	}
+	return e.File
+}
+
+// Install puts e's file into dst unless dst already holds a verified copy: it copies the
+// shipped file from src, or derives it from its shipped source, checking the sha256 of both.
+// The result is checked before it is renamed into place, so dst never holds a damaged model.
+func (e Model) Install(src, dst string) (installed bool, err error) {
 	if e.Verify(dst) == nil {
 		return false, nil
 	}
-	if err := e.Verify(src); err != nil {
-		return false, err
+	want := e.SHA256
+	if e.Derive != nil {
+		want = e.Derive.SHA256
+	}
+	data, err := os.ReadFile(filepath.Join(src, e.SourceFile()))
+	if err != nil {
+		return false, fmt.Errorf("%w %s: %v", ErrModel, e.Name, err)
+	}
+	if got := sha256Hex(data); got != want {
+		return false, fmt.Errorf("%w %s: %s has sha256 %s, manifest says %s", ErrModel, e.Name, e.SourceFile(), got, want)
+	}
+	if e.Derive != nil {
+		if data, err = e.Derive.apply(data); err != nil {
+			return false, fmt.Errorf("%w %s: %s edit: %v", ErrModel, e.Name, e.Derive.Edit, err)
+		}
+		if got := sha256Hex(data); got != e.SHA256 {
+			return false, fmt.Errorf("%w %s: derived file has sha256 %s, manifest says %s", ErrModel, e.Name, got, e.SHA256)
+		}
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return false, err
 	}
-	in, err := os.Open(e.Path(src))
-	if err != nil {
-		return false, err
-	}
-	defer in.Close()
 	tmp, err := os.CreateTemp(dst, e.File+".*.tmp")
 	if err != nil {
 		return false, err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return false, err
 	}
@@ -186,6 +236,11 @@ func (e Model) Install(src, dst string) (copied bool, err error) {
 		return false, err
 	}
 	return true, e.Verify(dst)
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 func fileSHA256(path string) (string, error) {

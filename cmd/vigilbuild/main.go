@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"vigil/index/simd"
@@ -66,14 +67,18 @@ func installModels(args []string) error {
 		if e.Verify(*to) == nil {
 			continue
 		}
-		if _, err := os.Stat(e.Path(*from)); err != nil {
-			missing = append(missing, e.File)
+		if _, err := os.Stat(filepath.Join(*from, e.SourceFile())); err != nil {
+			missing = append(missing, e.SourceFile())
 			continue
 		}
 		if _, err := e.Install(*from, *to); err != nil {
 			return err
 		}
-		fmt.Printf("installed %s (%s) into %s\n", e.File, e.Name, *to)
+		how := "copied"
+		if e.Derive != nil {
+			how = "derived (" + e.Derive.Edit + ") from " + e.Derive.From
+		}
+		fmt.Printf("installed %s (%s) into %s: %s\n", e.File, e.Name, *to, how)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("models not found in %s: %s\n"+

@@ -144,3 +144,47 @@ func (x *Index) Close() {
 		x.idx = nil
 	}
 }
+
+// Remove deletes ids from an index that supports it (Flat does; HNSW in FAISS 1.7.3 does not and
+// returns an error). It returns how many were removed.
+func (x *Index) Remove(ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.idx == nil {
+		return 0, ErrClosed
+	}
+	sel, err := gf.NewIDSelectorBatch(ids)
+	if err != nil {
+		return 0, err
+	}
+	defer sel.Delete()
+	return x.idx.RemoveIDs(sel.(*gf.IDSelector))
+}
+
+// Reconstruct copies the stored vectors of ids (which must all be present) into a new slice of
+// len(ids)*Dim floats.
+func (x *Index) Reconstruct(ids []int64) ([]float32, error) {
+	out := make([]float32, len(ids)*x.dim)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return nil, ErrClosed
+	}
+	return x.idx.ReconstructBatch(ids, out)
+}
+
+// Bytes is the index's serialised size, a close measure of its memory.
+func (x *Index) Bytes() uint64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return 0
+	}
+	return x.idx.Size()
+}

@@ -1,6 +1,8 @@
-package onnxedit
+package onnxedit_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -9,6 +11,7 @@ import (
 
 	"vigil/models"
 	"vigil/models/modeltest"
+	"vigil/models/onnxedit"
 	"vigil/models/ort"
 )
 
@@ -18,38 +21,41 @@ func TestBatchedEqualsSingle(t *testing.T) {
 	if err := ort.Init(ort.Config{Library: modeltest.ORTLibrary(t), IntraOpThreads: 1}); err != nil {
 		t.Fatal(err)
 	}
-	dir := modeltest.ModelsDir(t)
 	for _, tc := range []struct {
 		model    string
-		opts     Options
+		opts     onnxedit.Options
 		w, h     int
 		reshapes int
 	}{
-		{"mobilefacenet-128", Options{}, 112, 112, 1},
-		{"minifasnet-v2-2.7", Options{}, 80, 80, 1},
-		{"minifasnet-v1se-4.0", Options{}, 80, 80, 1},
-		{"age-gender-retail-0013", Options{}, 62, 62, 0},
-		{"yunet-2023mar", Options{Spatial: true}, 160, 96, 3}, // 12 Reshapes share 3 targets,
+		{"mobilefacenet-128", onnxedit.Options{}, 112, 112, 1},
+		{"minifasnet-v2-2.7", onnxedit.Options{}, 80, 80, 1},
+		{"minifasnet-v1se-4.0", onnxedit.Options{}, 80, 80, 1},
+		{"age-gender-retail-0013", onnxedit.Options{}, 62, 62, 0},
+		{"yunet-2023mar", onnxedit.Options{Spatial: true}, 160, 96, 3}, // 12 Reshapes share 3 targets,
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			e, err := models.Default().Get(tc.model)
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, err := os.ReadFile(e.Path(dir))
+			shipped := filepath.Join(modeltest.SharedDir(t), "models", e.Derive.From)
+			src, err := os.ReadFile(shipped)
 			if err != nil {
 				t.Fatal(err)
 			}
-			edited, rep, err := DynamicBatch(src, tc.opts)
+			edited, rep, err := onnxedit.DynamicBatch(src, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rep.Inputs != 1 || rep.Outputs != len(e.Outputs) || rep.Reshapes != tc.reshapes {
 				t.Fatalf("report %+v; want 1 input, %d outputs, %d reshapes", rep, len(e.Outputs), tc.reshapes)
 			}
-			again, _, err := DynamicBatch(src, tc.opts)
+			again, _, err := onnxedit.DynamicBatch(src, tc.opts)
 			if err != nil || string(again) != string(edited) {
 				t.Fatal("edit is not deterministic")
+			}
+			if sum := sha256.Sum256(edited); hex.EncodeToString(sum[:]) != e.SHA256 {
+				t.Fatalf("edited file's sha256 %x differs from the manifest's %s", sum, e.SHA256)
 			}
 			path := filepath.Join(t.TempDir(), "edited.onnx")
 			if err := os.WriteFile(path, edited, 0o644); err != nil {
@@ -90,7 +96,7 @@ func TestBatchedEqualsSingle(t *testing.T) {
 				}
 			}
 
-			orig, err := ort.Open(e.Path(dir), []string{e.Input.Name}, e.Outputs)
+			orig, err := ort.Open(shipped, []string{e.Input.Name}, e.Outputs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +111,7 @@ func TestBatchedEqualsSingle(t *testing.T) {
 
 func TestRejectsGarbage(t *testing.T) {
 	for _, b := range [][]byte{nil, []byte("not a model"), {0x3a, 0x05, 0x0a}} {
-		if _, _, err := DynamicBatch(b, Options{}); err == nil {
+		if _, _, err := onnxedit.DynamicBatch(b, onnxedit.Options{}); err == nil {
 			t.Errorf("%q accepted", b)
 		}
 	}

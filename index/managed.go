@@ -1,0 +1,462 @@
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"slices"
+	"sync"
+
+	"vigil/index/faiss"
+)
+
+// Params configures a collection's index. Zero fields take DefaultParams' values.
+type Params struct {
+	Dim            int
+	M              int     // HNSW links per node
+	EfConstruction int     // HNSW build-time beam width
+	EfSearch       int     // HNSW search-time beam width
+	HNSWThreshold  int     // switch from exact Flat to HNSW once this many vectors are held
+	RebuildAt      float64 // rebuild HNSW once tombstones exceed this fraction of stored vectors
+}
+
+// DefaultParams returns the defaults measured in bench/RESULTS.md for face embeddings.
+func DefaultParams(dim int) Params {
+	return Params{Dim: dim, M: 32, EfConstruction: 80, EfSearch: 64, HNSWThreshold: 20_000, RebuildAt: 0.2}
+}
+
+func (p Params) withDefaults() Params {
+	d := DefaultParams(p.Dim)
+	if p.M <= 0 {
+		p.M = d.M
+	}
+	if p.EfConstruction <= 0 {
+		p.EfConstruction = d.EfConstruction
+	}
+	if p.EfSearch <= 0 {
+		p.EfSearch = d.EfSearch
+	}
+	if p.HNSWThreshold <= 0 {
+		p.HNSWThreshold = d.HNSWThreshold
+	}
+	if p.RebuildAt <= 0 || p.RebuildAt >= 1 {
+		p.RebuildAt = d.RebuildAt
+	}
+	return p
+}
+
+// Managed is one collection's FAISS index: exact (IDMap2,Flat) while small, HNSW
+// (IDMap2,HNSW<M>,Flat) past Params.HNSWThreshold. FAISS HNSW cannot remove, so deletes there
+// become tombstones, filtered out of results by over-fetching, and a background rebuild drops
+// them once they pass Params.RebuildAt. Every Add and Delete carries the store's change
+// sequence number; the index records the highest applied, skips changes it has already
+// applied, and its snapshots include that number, so a restart loads a snapshot and replays
+// only later changes.
+//
+// Safe for concurrent use: searches run in parallel with each other; Add, Delete and the swap
+// at the end of a rebuild are exclusive. Caller must Close.
+type Managed struct {
+	p Params
+
+	mu         sync.RWMutex
+	cur        *faiss.Index
+	hnsw       bool
+	ids        []int64 // ids in FAISS's internal order, tombstoned ones included
+	tomb       map[int64]struct{}
+	seq        uint64
+	rebuilding bool
+	pending    []change // applied while a rebuild runs, replayed onto its result
+	closed     bool
+	rebuildErr error
+	wg         sync.WaitGroup
+}
+
+type change struct {
+	del  bool
+	ids  []int64
+	vecs []float32
+}
+
+// NewManaged returns an empty index.
+func NewManaged(p Params) (*Managed, error) {
+	if p.Dim <= 0 {
+		return nil, fmt.Errorf("%w: dimension %d", ErrDim, p.Dim)
+	}
+	p = p.withDefaults()
+	cur, err := faiss.New(p.Dim, "IDMap2,Flat")
+	if err != nil {
+		return nil, err
+	}
+	return &Managed{p: p, cur: cur, tomb: map[int64]struct{}{}}, nil
+}
+
+func (m *Managed) newHNSW() (*faiss.Index, error) {
+	x, err := faiss.New(m.p.Dim, fmt.Sprintf("IDMap2,HNSW%d,Flat", m.p.M))
+	if err != nil {
+		return nil, err
+	}
+	if err := x.SetParam("efConstruction", float64(m.p.EfConstruction)); err != nil {
+		x.Close()
+		return nil, err
+	}
+	if err := x.SetParam("efSearch", float64(m.p.EfSearch)); err != nil {
+		x.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// Params returns the index's parameters.
+func (m *Managed) Params() Params { return m.p }
+
+func (m *Managed) Dim() int { return m.p.Dim }
+
+// Len is the number of live vectors.
+func (m *Managed) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.ids) - len(m.tomb)
+}
+
+// Seq is the highest change sequence number applied.
+func (m *Managed) Seq() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.seq
+}
+
+// Stats describes the index's state.
+type Stats struct {
+	Kind       string // "flat" or "hnsw"
+	Live       int
+	Tombstones int
+	Rebuilding bool
+	Bytes      uint64
+	Seq        uint64
+}
+
+func (m *Managed) Stats() Stats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s := Stats{Kind: "flat", Live: len(m.ids) - len(m.tomb), Tombstones: len(m.tomb), Rebuilding: m.rebuilding, Seq: m.seq}
+	if m.hnsw {
+		s.Kind = "hnsw"
+	}
+	if m.cur != nil {
+		s.Bytes = m.cur.Bytes()
+	}
+	return s
+}
+
+// Add inserts vectors as change seq (0: not from the change log, always applied). ids must be
+// new; vecs holds len(ids)*Dim floats.
+func (m *Managed) Add(seq uint64, ids []int64, vecs []float32) error {
+	if len(vecs) != len(ids)*m.p.Dim {
+		return fmt.Errorf("%w: %d ids, %d floats, dim %d", ErrDim, len(ids), len(vecs), m.p.Dim)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if seq != 0 && seq <= m.seq {
+		return nil
+	}
+	if err := m.cur.Add(ids, vecs); err != nil {
+		return err
+	}
+	m.ids = append(m.ids, ids...)
+	if m.rebuilding {
+		m.pending = append(m.pending, change{ids: slices.Clone(ids), vecs: slices.Clone(vecs)})
+	}
+	m.seq = max(m.seq, seq)
+	if !m.hnsw && !m.rebuilding && len(m.ids)-len(m.tomb) >= m.p.HNSWThreshold {
+		m.startRebuild()
+	}
+	return nil
+}
+
+// Delete removes ids as change seq; ids not present are ignored.
+func (m *Managed) Delete(seq uint64, ids ...int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if seq != 0 && seq <= m.seq {
+		return nil
+	}
+	// A rebuild reads the old index's vectors, so while it runs nothing is removed physically.
+	if err := m.deleteLocked(m.cur, m.hnsw || m.rebuilding, ids); err != nil {
+		return err
+	}
+	if m.rebuilding {
+		m.pending = append(m.pending, change{del: true, ids: slices.Clone(ids)})
+	}
+	m.seq = max(m.seq, seq)
+	if m.hnsw && !m.rebuilding && float64(len(m.tomb)) > m.p.RebuildAt*float64(len(m.ids)) {
+		m.startRebuild()
+	}
+	return nil
+}
+
+// deleteLocked removes ids from x, physically or as tombstones.
+func (m *Managed) deleteLocked(x *faiss.Index, tombstone bool, ids []int64) error {
+	if !tombstone {
+		if _, err := x.Remove(ids); err != nil {
+			return err
+		}
+		gone := make(map[int64]struct{}, len(ids))
+		for _, id := range ids {
+			gone[id] = struct{}{}
+		}
+		// FAISS compacts IDMap2 keeping order; mirror it.
+		m.ids = slices.DeleteFunc(m.ids, func(id int64) bool { _, ok := gone[id]; return ok })
+		return nil
+	}
+	for _, id := range ids {
+		if _, dead := m.tomb[id]; dead {
+			continue
+		}
+		if _, err := x.Reconstruct([]int64{id}); err != nil {
+			continue // not in the index
+		}
+		m.tomb[id] = struct{}{}
+	}
+	return nil
+}
+
+func (m *Managed) startRebuild() {
+	m.rebuilding = true
+	m.pending = nil
+	live := make([]int64, 0, len(m.ids)-len(m.tomb))
+	for _, id := range m.ids {
+		if _, dead := m.tomb[id]; !dead {
+			live = append(live, id)
+		}
+	}
+	m.wg.Add(1)
+	go m.rebuild(m.cur, live)
+}
+
+// rebuild builds a fresh HNSW index of live (read from old, which stays in service meanwhile),
+// then, under the write lock, replays what changed since and swaps it in.
+func (m *Managed) rebuild(old *faiss.Index, live []int64) {
+	defer m.wg.Done()
+	x, err := m.newHNSW()
+	const chunk = 50_000
+	for i := 0; err == nil && i < len(live); i += chunk {
+		ids := live[i:min(i+chunk, len(live))]
+		var vecs []float32
+		if vecs, err = old.Reconstruct(ids); err == nil {
+			err = x.Add(ids, vecs)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rebuilding = false
+	pending := m.pending
+	m.pending = nil
+	if err != nil || m.closed {
+		m.rebuildErr = err
+		if x != nil {
+			x.Close()
+		}
+		return
+	}
+	ids, tomb := live, map[int64]struct{}{}
+	for _, c := range pending {
+		if c.del {
+			for _, id := range c.ids {
+				if _, err := x.Reconstruct([]int64{id}); err == nil {
+					tomb[id] = struct{}{}
+				}
+			}
+			continue
+		}
+		if err := x.Add(c.ids, c.vecs); err != nil {
+			m.rebuildErr = err
+			x.Close()
+			return
+		}
+		ids = append(ids, c.ids...)
+	}
+	m.cur.Close()
+	m.cur, m.hnsw, m.ids, m.tomb, m.rebuildErr = x, true, ids, tomb, nil
+}
+
+// WaitRebuild blocks until no rebuild runs and returns the last rebuild's error.
+func (m *Managed) WaitRebuild() error {
+	m.wg.Wait()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.rebuildErr
+}
+
+// Search returns up to k live hits for one query, best first.
+func (m *Managed) Search(q []float32, k int) ([]Hit, error) {
+	res, err := m.SearchBatch(q, k)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// SearchBatch runs len(qs)/Dim queries in one FAISS call. With tombstones present it asks FAISS
+// for more than k and doubles that until every query has k live hits or the index is exhausted.
+func (m *Managed) SearchBatch(qs []float32, k int) ([][]Hit, error) {
+	if k <= 0 {
+		return nil, ErrK
+	}
+	if len(qs) == 0 || len(qs)%m.p.Dim != 0 {
+		return nil, fmt.Errorf("%w: %d floats, dim %d", ErrDim, len(qs), m.p.Dim)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	nq := len(qs) / m.p.Dim
+	out := make([][]Hit, nq)
+	if len(m.ids) == 0 {
+		return out, nil
+	}
+	fetch := k
+	if len(m.tomb) > 0 {
+		frac := float64(len(m.tomb)) / float64(len(m.ids))
+		fetch = int(math.Ceil(float64(k)/(1-frac))) + 8
+	}
+	for {
+		fetch = min(fetch, len(m.ids))
+		scores, ids, err := m.cur.Search(qs, fetch)
+		if err != nil {
+			return nil, err
+		}
+		short := false
+		for q := range nq {
+			hits := out[q][:0]
+			for j := q * fetch; j < (q+1)*fetch && len(hits) < k; j++ {
+				id := ids[j]
+				if id < 0 {
+					break
+				}
+				if _, dead := m.tomb[id]; dead {
+					continue
+				}
+				hits = append(hits, Hit{ID: id, Score: scores[j]})
+			}
+			out[q] = hits
+			short = short || len(hits) < min(k, len(m.ids)-len(m.tomb))
+		}
+		if !short || fetch == len(m.ids) {
+			return out, nil
+		}
+		fetch *= 2
+	}
+}
+
+const snapMagic = "VGIDX001"
+
+// WriteSnapshot writes the index, its ids, tombstones and applied sequence number, with a
+// CRC32 so a torn or damaged file is detected on load. It returns the sequence number written.
+func (m *Managed) WriteSnapshot(w io.Writer) (uint64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	blob, err := m.cur.Marshal()
+	if err != nil {
+		return 0, err
+	}
+	var b bytes.Buffer
+	b.Grow(64 + 8*len(m.ids) + 8*len(m.tomb) + len(blob))
+	b.WriteString(snapMagic)
+	le := binary.LittleEndian
+	hnsw := uint64(0)
+	if m.hnsw {
+		hnsw = 1
+	}
+	for _, v := range []uint64{m.seq, hnsw, uint64(m.p.Dim), uint64(len(m.ids)), uint64(len(m.tomb)), uint64(len(blob))} {
+		b.Write(le.AppendUint64(nil, v))
+	}
+	buf := make([]byte, 0, 8*(len(m.ids)+len(m.tomb)))
+	for _, id := range m.ids {
+		buf = le.AppendUint64(buf, uint64(id))
+	}
+	for id := range m.tomb {
+		buf = le.AppendUint64(buf, uint64(id))
+	}
+	b.Write(buf)
+	b.Write(blob)
+	b.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(b.Bytes())))
+	_, err = w.Write(b.Bytes())
+	return m.seq, err
+}
+
+// ErrCorrupt marks a snapshot that fails its checks; the caller rebuilds from the store.
+var ErrCorrupt = errors.New("index: corrupt snapshot")
+
+// LoadSnapshot restores an index written by WriteSnapshot. p supplies the tuning parameters
+// (M and efConstruction only matter for future rebuilds; efSearch is applied now).
+func LoadSnapshot(data []byte, p Params) (*Managed, error) {
+	le := binary.LittleEndian
+	if len(data) < 8+48+4 || string(data[:8]) != snapMagic {
+		return nil, ErrCorrupt
+	}
+	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, ErrCorrupt
+	}
+	h := body[8:]
+	seq, hnsw, dim, nids, ntomb, nblob := le.Uint64(h), le.Uint64(h[8:]), le.Uint64(h[16:]), le.Uint64(h[24:]), le.Uint64(h[32:]), le.Uint64(h[40:])
+	h = h[48:]
+	if int(dim) != p.Dim || uint64(len(h)) != 8*(nids+ntomb)+nblob {
+		return nil, fmt.Errorf("%w: dimension %d (want %d) or size mismatch", ErrCorrupt, dim, p.Dim)
+	}
+	m := &Managed{p: p.withDefaults(), hnsw: hnsw == 1, seq: seq, ids: make([]int64, nids), tomb: make(map[int64]struct{}, ntomb)}
+	for i := range m.ids {
+		m.ids[i] = int64(le.Uint64(h[8*i:]))
+	}
+	h = h[8*nids:]
+	for i := uint64(0); i < ntomb; i++ {
+		m.tomb[int64(le.Uint64(h[8*i:]))] = struct{}{}
+	}
+	cur, err := faiss.Unmarshal(h[8*ntomb:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if cur.Len() != int64(nids) || cur.Dim() != p.Dim {
+		cur.Close()
+		return nil, fmt.Errorf("%w: index holds %d vectors, header says %d", ErrCorrupt, cur.Len(), nids)
+	}
+	if m.hnsw {
+		if err := cur.SetParam("efSearch", float64(m.p.EfSearch)); err != nil {
+			cur.Close()
+			return nil, err
+		}
+	}
+	m.cur = cur
+	return m, nil
+}
+
+// Close waits for a running rebuild to finish and frees the index. Idempotent.
+func (m *Managed) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cur.Close()
+	m.cur = nil
+	return nil
+}
