@@ -92,7 +92,8 @@ clean:
 $(APT_STAMP): Makefile
 	@mkdir -p $(@D)
 	@sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	have_src=$$(grep -rhs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/ || true); \
 	if [ -z "$$have_src" ]; then \
@@ -104,7 +105,7 @@ $(APT_STAMP): Makefile
 	    | $$sudo tee /etc/apt/sources.list.d/vigil-deb-src.sources >/dev/null; \
 	fi; \
 	if [ -z "$$have_src" ] || [ -n "$$missing" ]; then \
-	  echo "apt: installing$${missing:- nothing (index refresh for deb-src)}"; \
+	  echo "apt: installing $$(echo $${missing:-nothing, refreshing the index for deb-src})"; \
 	  $$sudo apt-get update -qq; \
 	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
