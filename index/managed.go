@@ -1,13 +1,16 @@
 package index
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -111,7 +114,11 @@ func (m *Managed) newHNSW() (*faiss.Index, error) {
 }
 
 // Params returns the index's parameters.
-func (m *Managed) Params() Params { return m.p }
+func (m *Managed) Params() Params {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.p
+}
 
 func (m *Managed) Dim() int { return m.p.Dim }
 
@@ -120,6 +127,31 @@ func (m *Managed) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.ids) - len(m.tomb)
+}
+
+// SetEfSearch changes the HNSW search beam width, for this index and future rebuilds.
+func (m *Managed) SetEfSearch(ef int) error {
+	if ef <= 0 {
+		return fmt.Errorf("index: efSearch %d", ef)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.p.EfSearch = ef
+	if m.hnsw {
+		return m.cur.SetParam("efSearch", float64(ef))
+	}
+	return nil
+}
+
+// MarkApplied records that every change up to seq is reflected, e.g. after loading all of a
+// collection's faces from a store scan taken at seq.
+func (m *Managed) MarkApplied(seq uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seq = max(m.seq, seq)
 }
 
 // Seq is the highest change sequence number applied.
@@ -359,80 +391,105 @@ func (m *Managed) SearchBatch(qs []float32, k int) ([][]Hit, error) {
 	}
 }
 
-const snapMagic = "VGIDX001"
+const snapMagic = "VGIDX002"
 
-// WriteSnapshot writes the index, its ids, tombstones and applied sequence number, with a
-// CRC32 so a torn or damaged file is detected on load. It returns the sequence number written.
-func (m *Managed) WriteSnapshot(w io.Writer) (uint64, error) {
+// ErrCorrupt marks a snapshot that fails its checks; the caller rebuilds from the store.
+var ErrCorrupt = errors.New("index: corrupt snapshot")
+
+// Save writes a snapshot as two files: path+".faiss" (FAISS's own format, streamed by FAISS)
+// and path (the metadata: applied sequence number, kind, ids, tombstones, and the size and
+// CRC32 of the FAISS file; CRC-protected itself). Each is written to a temporary file, synced
+// and renamed, the metadata last, so a crash at any point leaves either the old snapshot or a
+// pair that fails its checks. It holds the read lock: searches go on, writers wait. It returns
+// the sequence number the snapshot includes.
+func (m *Managed) Save(path string) (uint64, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
 		return 0, ErrClosed
 	}
-	blob, err := m.cur.Marshal()
-	if err != nil {
+	blob := path + ".faiss"
+	if err := m.cur.WriteFile(blob + ".tmp"); err != nil {
 		return 0, err
 	}
-	var b bytes.Buffer
-	b.Grow(64 + 8*len(m.ids) + 8*len(m.tomb) + len(blob))
-	b.WriteString(snapMagic)
+	size, sum, err := syncAndSum(blob + ".tmp")
+	if err == nil {
+		err = os.Rename(blob+".tmp", blob)
+	}
+	if err != nil {
+		os.Remove(blob + ".tmp")
+		return 0, err
+	}
 	le := binary.LittleEndian
 	hnsw := uint64(0)
 	if m.hnsw {
 		hnsw = 1
 	}
-	for _, v := range []uint64{m.seq, hnsw, uint64(m.p.Dim), uint64(len(m.ids)), uint64(len(m.tomb)), uint64(len(blob))} {
-		b.Write(le.AppendUint64(nil, v))
+	b := make([]byte, 0, 64+8*(len(m.ids)+len(m.tomb)))
+	b = append(b, snapMagic...)
+	for _, v := range []uint64{m.seq, hnsw, uint64(m.p.Dim), uint64(len(m.ids)), uint64(len(m.tomb)), uint64(size), uint64(sum)} {
+		b = le.AppendUint64(b, v)
 	}
-	buf := make([]byte, 0, 8*(len(m.ids)+len(m.tomb)))
 	for _, id := range m.ids {
-		buf = le.AppendUint64(buf, uint64(id))
+		b = le.AppendUint64(b, uint64(id))
 	}
 	for id := range m.tomb {
-		buf = le.AppendUint64(buf, uint64(id))
+		b = le.AppendUint64(b, uint64(id))
 	}
-	b.Write(buf)
-	b.Write(blob)
-	b.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(b.Bytes())))
-	_, err = w.Write(b.Bytes())
-	return m.seq, err
+	b = le.AppendUint32(b, crc32.ChecksumIEEE(b))
+	if err := writeFileSync(path, b); err != nil {
+		return 0, err
+	}
+	return m.seq, syncDir(filepath.Dir(path))
 }
 
-// ErrCorrupt marks a snapshot that fails its checks; the caller rebuilds from the store.
-var ErrCorrupt = errors.New("index: corrupt snapshot")
-
-// LoadSnapshot restores an index written by WriteSnapshot. p supplies the tuning parameters
-// (M and efConstruction only matter for future rebuilds; efSearch is applied now).
-func LoadSnapshot(data []byte, p Params) (*Managed, error) {
+// Load restores an index saved by Save. p supplies the tuning parameters (M and
+// efConstruction matter for future rebuilds; efSearch is applied now).
+func Load(path string, p Params) (*Managed, error) {
+	meta, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	le := binary.LittleEndian
-	if len(data) < 8+48+4 || string(data[:8]) != snapMagic {
-		return nil, ErrCorrupt
+	const hdr = 8 + 7*8
+	if len(meta) < hdr+4 || string(meta[:8]) != snapMagic {
+		return nil, fmt.Errorf("%w: %s: bad header", ErrCorrupt, path)
 	}
-	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return nil, ErrCorrupt
+	body := meta[:len(meta)-4]
+	if crc32.ChecksumIEEE(body) != le.Uint32(meta[len(meta)-4:]) {
+		return nil, fmt.Errorf("%w: %s: checksum", ErrCorrupt, path)
 	}
-	h := body[8:]
-	seq, hnsw, dim, nids, ntomb, nblob := le.Uint64(h), le.Uint64(h[8:]), le.Uint64(h[16:]), le.Uint64(h[24:]), le.Uint64(h[32:]), le.Uint64(h[40:])
-	h = h[48:]
-	if int(dim) != p.Dim || uint64(len(h)) != 8*(nids+ntomb)+nblob {
-		return nil, fmt.Errorf("%w: dimension %d (want %d) or size mismatch", ErrCorrupt, dim, p.Dim)
+	var h [7]uint64
+	for i := range h {
+		h[i] = le.Uint64(body[8+8*i:])
+	}
+	seq, hnsw, dim, nids, ntomb, size, sum := h[0], h[1], h[2], h[3], h[4], h[5], h[6]
+	rest := body[hdr:]
+	if int(dim) != p.Dim || uint64(len(rest)) != 8*(nids+ntomb) {
+		return nil, fmt.Errorf("%w: %s: dimension %d (want %d) or length mismatch", ErrCorrupt, path, dim, p.Dim)
+	}
+	gotSize, gotSum, err := sumFile(path + ".faiss")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if uint64(gotSize) != size || uint64(gotSum) != sum {
+		return nil, fmt.Errorf("%w: %s.faiss does not match its metadata", ErrCorrupt, path)
 	}
 	m := &Managed{p: p.withDefaults(), hnsw: hnsw == 1, seq: seq, ids: make([]int64, nids), tomb: make(map[int64]struct{}, ntomb)}
 	for i := range m.ids {
-		m.ids[i] = int64(le.Uint64(h[8*i:]))
+		m.ids[i] = int64(le.Uint64(rest[8*i:]))
 	}
-	h = h[8*nids:]
+	rest = rest[8*nids:]
 	for i := uint64(0); i < ntomb; i++ {
-		m.tomb[int64(le.Uint64(h[8*i:]))] = struct{}{}
+		m.tomb[int64(le.Uint64(rest[8*i:]))] = struct{}{}
 	}
-	cur, err := faiss.Unmarshal(h[8*ntomb:])
+	cur, err := faiss.ReadFile(path + ".faiss")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if cur.Len() != int64(nids) || cur.Dim() != p.Dim {
 		cur.Close()
-		return nil, fmt.Errorf("%w: index holds %d vectors, header says %d", ErrCorrupt, cur.Len(), nids)
+		return nil, fmt.Errorf("%w: index holds %d vectors, metadata says %d", ErrCorrupt, cur.Len(), nids)
 	}
 	if m.hnsw {
 		if err := cur.SetParam("efSearch", float64(m.p.EfSearch)); err != nil {
@@ -442,6 +499,74 @@ func LoadSnapshot(data []byte, p Params) (*Managed, error) {
 	}
 	m.cur = cur
 	return m, nil
+}
+
+// RemoveSnapshot deletes the files Save wrote at path.
+func RemoveSnapshot(path string) error {
+	return errors.Join(ignoreMissing(os.Remove(path)), ignoreMissing(os.Remove(path+".faiss")))
+}
+
+func ignoreMissing(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func syncAndSum(path string) (int64, uint32, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return 0, 0, err
+	}
+	h := crc32.NewIEEE()
+	n, err := io.Copy(h, bufio.NewReaderSize(f, 1<<20))
+	return n, h.Sum32(), err
+}
+
+func sumFile(path string) (int64, uint32, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	h := crc32.NewIEEE()
+	n, err := io.Copy(h, bufio.NewReaderSize(f, 1<<20))
+	return n, h.Sum32(), err
+}
+
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Close waits for a running rebuild to finish and frees the index. Idempotent.

@@ -1,8 +1,9 @@
 package index
 
 import (
-	"bytes"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -147,12 +148,12 @@ func TestManagedLifecycle(t *testing.T) {
 	check("rebuilt", 0.9)
 
 	// Snapshot round trip, then replaying an old change must be a no-op.
-	var buf bytes.Buffer
-	snapSeq, err := m.WriteSnapshot(&buf)
+	path := filepath.Join(t.TempDir(), "c.idx")
+	snapSeq, err := m.Save(path)
 	if err != nil || snapSeq != seq {
-		t.Fatalf("WriteSnapshot seq %d err %v, want %d", snapSeq, err, seq)
+		t.Fatalf("Save seq %d err %v, want %d", snapSeq, err, seq)
 	}
-	back, err := LoadSnapshot(buf.Bytes(), p)
+	back, err := Load(path, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +170,32 @@ func TestManagedLifecycle(t *testing.T) {
 	if err := back.Add(1, seqIDs(0, 1), vecs[:dim]); err != nil || back.Len() != m.Len() {
 		t.Fatalf("replay of an applied change: err %v, Len %d want %d", err, back.Len(), m.Len())
 	}
-	raw := buf.Bytes()
-	for _, bad := range [][]byte{raw[:len(raw)-10], append(append([]byte{}, raw[:100]...), append([]byte{raw[100] ^ 1}, raw[101:]...)...), []byte("junk")} {
-		if _, err := LoadSnapshot(bad, p); err == nil {
-			t.Fatal("damaged snapshot loaded")
+	// Damage each file in turn: Load must refuse, never return a wrong index.
+	for _, victim := range []string{path, path + ".faiss"} {
+		orig, _ := os.ReadFile(victim)
+		for _, bad := range [][]byte{orig[:len(orig)-10], flip(orig, len(orig)/2), nil} {
+			os.WriteFile(victim, bad, 0o644)
+			if _, err := Load(path, p); err == nil {
+				t.Fatalf("damaged %s loaded", filepath.Base(victim))
+			}
 		}
+		os.WriteFile(victim, orig, 0o644)
 	}
+	if _, err := Load(path, p); err != nil {
+		t.Fatalf("restored snapshot: %v", err)
+	}
+	if err := RemoveSnapshot(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, p); err == nil {
+		t.Fatal("removed snapshot loaded")
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 0x40
+	return c
 }
 
 func oracleHas(f *Flat, id int64) bool {

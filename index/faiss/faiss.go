@@ -188,3 +188,23 @@ func (x *Index) Bytes() uint64 {
 	}
 	return x.idx.Size()
 }
+
+// WriteFile writes the index to path in FAISS's own format, streaming from FAISS's memory (no
+// serialised copy in Go memory).
+func (x *Index) WriteFile(path string) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.idx == nil {
+		return ErrClosed
+	}
+	return gf.WriteIndex(x.idx, path)
+}
+
+// ReadFile reads an index written by WriteFile.
+func ReadFile(path string) (*Index, error) {
+	idx, err := gf.ReadIndex(path, 0)
+	if err != nil {
+		return nil, fmt.Errorf("faiss: read %s: %w", path, err)
+	}
+	return &Index{idx: idx, dim: idx.D()}, nil
+}
