@@ -52,7 +52,7 @@ export VIGIL_MODELS_DIR  := $(MODELS_DIR)
 
 LDFLAGS := -X main.buildVersion=$(VERSION) -X main.defaultORTLibrary=$(ORT_LIB)
 
-.PHONY: all deps build run test bench fuzz lint clean ort models faiss help
+.PHONY: all deps build run test bench fuzz lint clean ort models faiss help env
 all: build
 
 help:
@@ -81,6 +81,11 @@ fuzz: deps
 lint: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+
+# For go commands run by hand: eval "$$(make -s env)"
+env: deps
+	@echo 'export CGO_CFLAGS="$(CGO_CFLAGS)" CGO_LDFLAGS="$(CGO_LDFLAGS)"'
+	@echo 'export OPENBLAS_NUM_THREADS=1 VIGIL_ORT_LIBRARY=$(ORT_LIB) VIGIL_MODELS_DIR=$(MODELS_DIR)'
 
 clean:
 	rm -rf $(BUILD)

@@ -78,7 +78,7 @@ func installModels(args []string) error {
 		if e.Derive != nil {
 			how = "derived (" + e.Derive.Edit + ") from " + e.Derive.From
 		}
-		fmt.Printf("installed %s (%s) into %s: %s\n", e.File, e.Name, *to, how)
+		fmt.Fprintf(os.Stderr, "installed %s (%s) into %s: %s\n", e.File, e.Name, *to, how)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("models not found in %s: %s\n"+
