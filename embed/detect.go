@@ -1,0 +1,369 @@
+package embed
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"vigil/models/ort"
+)
+
+// Face is one detected face in the source image's pixel coordinates, with pixel (i, j)'s centre
+// at (i, j): OpenCV's convention for warpAffine, so Align can use Landmarks as they are. YuNet's
+// raw outputs put that centre at (i+0.5, j+0.5) (TestDetectCoordinateConvention), which is what
+// scales by plain multiplication from the detector's resized copy; Detect shifts by half a pixel
+// after scaling back. (So coordinates are 0.5 below OpenCV FaceDetectorYN's.) Without the shift
+// the aligned crop of a photo turned by 90° or 180° differs from the upright photo's by 6–9
+// levels on average, with it by 1–2, JPEG noise. A plain value, safe to copy.
+type Face struct {
+	Box [4]float32 // x, y, w, h
+	// Landmarks in YuNet order: right eye, left eye, nose tip, right and left mouth corner, where
+	// right is the subject's (smaller x on an upright face). They keep that meaning on rotated
+	// faces, so Align turns any of them upright.
+	Landmarks [5][2]float32
+	Score     float32
+	// Angle is how far the face is turned clockwise in the image: 0, or with TryRotations 90,
+	// 180 or 270 (a photo stored 90° clockwise off upright gives 90). Box and Landmarks are
+	// already in the image's own coordinates.
+	Angle int
+}
+
+// DetectOptions tunes Detect. A plain value, safe to copy and share; start from
+// DefaultDetectOptions and check changes with Validate.
+type DetectOptions struct {
+	ScoreThreshold float32 // lowest face score kept, in (0, 1]
+	NMSThreshold   float32 // IoU above which the lower-scoring of two boxes is dropped, in (0, 1]
+	// MaxSide is the longest side, in pixels, of the copy the detector sees first: larger photos
+	// are scaled down to it, smaller ones are never scaled up (see Detect for the second look).
+	MaxSide int
+	// MinFaceSize is the smallest face worth returning, as the box's longer side (its height,
+	// brow to chin) in source pixels; 0 keeps all. Smaller faces embed too poorly to match.
+	MinFaceSize int
+	// TryRotations also searches the photo turned by 90, 180 and 270 degrees, for photos whose
+	// orientation was lost (no EXIF); 4× the cost, see Detect.
+	TryRotations bool
+}
+
+// DefaultDetectOptions returns the defaults, chosen by measurement on shared/faces
+// (TestDetectPairsFull and TestDetectMeasure* in detect_test.go re-run them):
+//
+//   - ScoreThreshold 0.7. In the 2,417 LFW photos of pairs.csv the labelled face never scores
+//     below 0.866, so 0.7 finds all of them with a margin; OpenCV's 0.9 misses 1.2%. The 0.6–0.7
+//     band would add ~4 faces per 100 photos, nearly all cut off by the frame or blurred in the
+//     background, plus a painting's edge on a hi-res portrait. No-face photos score ≤ 0.40.
+//   - NMSThreshold 0.3, OpenCV's.
+//   - MaxSide 640, YuNet's training size; its faces of ~10–300 px then span close-ups to group
+//     photos. Large photos get a second look when needed (Detect).
+//   - MinFaceSize 32. pairs.csv verified with MobileFaceNet after shrinking the left photo of
+//     each pair until its face box is h px tall (accuracy / TAR at FAR 1%): as is 99.0 / 98.7,
+//     h=48 98.6 / 98.1, 32 96.6 / 93.4, 24 90.2 / 70.2, 20 82.2 / 50.9. 32 is the knee; a KYC
+//     flow wanting full accuracy should ask for 48.
+func DefaultDetectOptions() DetectOptions {
+	return DetectOptions{ScoreThreshold: 0.7, NMSThreshold: 0.3, MaxSide: 640, MinFaceSize: 32}
+}
+
+// Validate reports options Detect cannot use.
+func (o DetectOptions) Validate() error {
+	switch {
+	case !(o.ScoreThreshold > 0 && o.ScoreThreshold <= 1):
+		return fmt.Errorf("detect: score threshold %v not in (0, 1]", o.ScoreThreshold)
+	case !(o.NMSThreshold > 0 && o.NMSThreshold <= 1):
+		return fmt.Errorf("detect: nms threshold %v not in (0, 1]", o.NMSThreshold)
+	case o.MaxSide < 64 || o.MaxSide > maxSide:
+		return fmt.Errorf("detect: max side %d not in [64, %d]", o.MaxSide, maxSide)
+	case o.MinFaceSize < 0:
+		return fmt.Errorf("detect: negative min face size %d", o.MinFaceSize)
+	}
+	return nil
+}
+
+// Detect errors a caller can act on; both mean "ask for another photo". Immutable, safe for
+// concurrent use; test with errors.Is.
+var (
+	// ErrNoFace: no face scored ScoreThreshold or more (HTTP 422).
+	ErrNoFace = errors.New("no face found")
+	// ErrFaceTooSmall: faces were found, but all are under MinFaceSize (HTTP 422).
+	ErrFaceTooSmall = errors.New("face too small")
+)
+
+// yunetOutputs is the output order Detector decodes: three strides for each of the four heads.
+var yunetOutputs = []string{"cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32",
+	"bbox_8", "bbox_16", "bbox_32", "kps_8", "kps_16", "kps_32"}
+
+const (
+	yunetTopK   = 5000 // candidates kept for NMS, OpenCV's top_k
+	yunetAlign  = 32   // input sides must be multiples of the largest stride
+	retryFactor = 3    // the second look goes up to 3×MaxSide, see Detect
+)
+
+// Detector finds faces with YuNet 2023mar (BGR, raw 0–255, NCHW, any multiple of 32 per side; the
+// model file must have symbolic spatial dims, see models/onnxedit). It keeps its scratch buffers
+// between calls, so the steady state allocates little beyond what ORT returns; they grow to the
+// largest input seen (~45 MB after a second look at 1920×1920). Not safe for concurrent use:
+// each worker owns one. Caller must Close.
+type Detector struct {
+	s     *ort.Session
+	own   bool // Close frees s only when OpenDetector made it
+	rs    resizer
+	small Image // the photo scaled to fit MaxSide
+	rot   Image // small turned for the rotation search
+	in    []float32
+	cand  []Face
+}
+
+// NewDetector wraps a session opened on YuNet 2023mar with input "input" and the outputs in the
+// manifest's order (cls_8, cls_16, cls_32, obj_*, bbox_*, kps_*). The session stays the caller's:
+// close it after the Detector's last use; Detector.Close leaves it open.
+func NewDetector(s *ort.Session) *Detector { return &Detector{s: s} }
+
+// OpenDetector opens the model file at path (ort.Init must have run) for a Detector that owns
+// the session.
+func OpenDetector(path string) (*Detector, error) {
+	s, err := ort.Open(path, []string{"input"}, yunetOutputs)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{s: s, own: true}, nil
+}
+
+// Close frees the session if the Detector opened it. Idempotent.
+func (d *Detector) Close() error {
+	if d == nil || d.s == nil {
+		return nil
+	}
+	var err error
+	if d.own {
+		err = d.s.Close()
+	}
+	d.s = nil
+	return err
+}
+
+// Detect returns the faces in img of at least opt.MinFaceSize, best score first, or an error
+// wrapping ErrNoFace or ErrFaceTooSmall. img is only read.
+//
+// A photo whose longest side exceeds opt.MaxSide is scaled down to it (area averaging when
+// shrinking more than 2×). If that finds no usable face, the photo gets one more look with its
+// longest side at min(original, 3×MaxSide). At MaxSide a 32-px face in a photo over 1,000 px
+// shrinks below 20 px, where YuNet nears its floor (it found 254 of 256 LFW faces ~20 px tall
+// in a mosaic shrunk to 640 px); the second look keeps such faces at 20 px or more in photos up
+// to 3,072 px. It costs up to 9× the first look, and only photos without a usable face pay it.
+//
+// With opt.TryRotations the scaled copy is also searched turned by 90, 180 and 270 degrees and
+// the orientation whose best face scores highest wins. All four always run: YuNet also reports
+// faces in turned photos (846 of 909 turned LFW photos, scoring up to 0.91, landmarks placed as
+// if upright) while upright faces score 0.87–0.95, so no upright result rules the turns out.
+// The highest score picked the true orientation for all 1,212 photos tried (303 LFW photos,
+// upright and turned three ways).
+func (d *Detector) Detect(img *Image, opt DetectOptions) ([]Face, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	if img == nil || img.W <= 0 || img.H <= 0 || len(img.Pix) != 3*img.W*img.H {
+		return nil, fmt.Errorf("detect: malformed image %s", describeImage(img))
+	}
+	if d == nil || d.s == nil {
+		return nil, errors.New("detect: detector closed")
+	}
+	long := max(img.W, img.H)
+	sides := []int{min(long, opt.MaxSide)}
+	if long > opt.MaxSide {
+		sides = append(sides, min(long, retryFactor*opt.MaxSide))
+	}
+	var small []Face
+	for _, side := range sides {
+		faces, err := d.detectAt(img, side, opt)
+		if err != nil {
+			return nil, err
+		}
+		ok, tiny := splitSmall(faces, opt.MinFaceSize)
+		if len(ok) > 0 {
+			return ok, nil
+		}
+		small = append(small, tiny...)
+	}
+	if len(small) > 0 {
+		big := slices.MaxFunc(small, func(a, b Face) int { return cmp.Compare(faceSize(a), faceSize(b)) })
+		return nil, fmt.Errorf("%w: largest face %.0f px, minimum %d", ErrFaceTooSmall, faceSize(big), opt.MinFaceSize)
+	}
+	return nil, ErrNoFace
+}
+
+// detectAt scales img so its longest side is side and returns the faces of the best-scoring
+// orientation (only upright unless opt.TryRotations), in img's coordinates.
+func (d *Detector) detectAt(img *Image, side int, opt DetectOptions) ([]Face, error) {
+	s := float64(side) / float64(max(img.W, img.H))
+	dw, dh := max(1, int(math.Round(float64(img.W)*s))), max(1, int(math.Round(float64(img.H)*s)))
+	d.rs.resize(img, dw, dh, &d.small)
+	var best []Face
+	for _, a := range []int{0, 90, 180, 270} {
+		if a != 0 && !opt.TryRotations {
+			break
+		}
+		faces, err := d.detectView(img, a, opt)
+		if err != nil {
+			return nil, err
+		}
+		if len(faces) > 0 && (best == nil || faces[0].Score > best[0].Score) {
+			best = faces
+		}
+	}
+	return best, nil
+}
+
+// detectView runs YuNet on d.small turned clockwise by angle and returns the faces after NMS,
+// mapped to src's coordinates. Faces upright in that view are turned by 360-angle in src.
+func (d *Detector) detectView(src *Image, angle int, opt DetectOptions) ([]Face, error) {
+	view := &d.small
+	if angle != 0 {
+		rotateCW(&d.small, angle, &d.rot)
+		view = &d.rot
+	}
+	faces, err := d.run(view, opt)
+	if err != nil {
+		return nil, err
+	}
+	// view → small: undo the rotation in YuNet's convention, where a W-wide line maps x to W-x.
+	sw, sh := float32(d.small.W), float32(d.small.H)
+	unrot := func(x, y float32) (float32, float32) {
+		switch angle {
+		case 90: // small (u,v) went to (sh-v, u)
+			return y, sh - x
+		case 180:
+			return sw - x, sh - y
+		case 270: // small (u,v) went to (v, sw-u)
+			return sw - y, x
+		}
+		return x, y
+	}
+	// small → src: scale, then move pixel centres from i+0.5 to i (see Face).
+	fx, fy := float32(src.W)/sw, float32(src.H)/sh
+	for i := range faces {
+		f := &faces[i]
+		for k := range f.Landmarks {
+			x, y := unrot(f.Landmarks[k][0], f.Landmarks[k][1])
+			f.Landmarks[k] = [2]float32{x*fx - 0.5, y*fy - 0.5}
+		}
+		x0, y0 := unrot(f.Box[0], f.Box[1])
+		x1, y1 := unrot(f.Box[0]+f.Box[2], f.Box[1]+f.Box[3])
+		x0, x1 = min(x0, x1), max(x0, x1)
+		y0, y1 = min(y0, y1), max(y0, y1)
+		f.Box = [4]float32{x0*fx - 0.5, y0*fy - 0.5, (x1 - x0) * fx, (y1 - y0) * fy}
+		f.Angle = (360 - angle) % 360
+	}
+	return faces, nil
+}
+
+// run feeds view (zero-padded bottom/right to multiples of 32) to YuNet, decodes every cell as
+// OpenCV ≥ 4.8 FaceDetectorYN does (models/MANIFEST.md §2) and applies NMS. Coordinates are in
+// view pixels. The result is a fresh slice the caller owns.
+func (d *Detector) run(view *Image, opt DetectOptions) ([]Face, error) {
+	pw := (view.W + yunetAlign - 1) / yunetAlign * yunetAlign
+	ph := (view.H + yunetAlign - 1) / yunetAlign * yunetAlign
+	d.fill(view, pw, ph)
+	out, err := d.s.Run([]ort.Tensor{{Shape: []int64{1, 3, int64(ph), int64(pw)}, Data: d.in}})
+	if err != nil {
+		return nil, fmt.Errorf("detect %dx%d: %w", pw, ph, err)
+	}
+	if len(out) != len(yunetOutputs) {
+		return nil, fmt.Errorf("detect: model gave %d outputs, want %d", len(out), len(yunetOutputs))
+	}
+	d.cand = d.cand[:0]
+	for i, stride := range []int{8, 16, 32} {
+		rows, cols := ph/stride, pw/stride
+		n := rows * cols
+		cls, obj, box, kps := out[i].Data, out[3+i].Data, out[6+i].Data, out[9+i].Data
+		if len(cls) != n || len(obj) != n || len(box) != 4*n || len(kps) != 10*n {
+			return nil, fmt.Errorf("detect: stride %d outputs %d/%d/%d/%d values, want %d cells (wrong model or output order?)",
+				stride, len(cls), len(obj), len(box), len(kps), n)
+		}
+		s := float32(stride)
+		for idx := 0; idx < n; idx++ {
+			score := float32(math.Sqrt(float64(clamp01(cls[idx]) * clamp01(obj[idx]))))
+			if score < opt.ScoreThreshold {
+				continue
+			}
+			r, c := float32(idx/cols), float32(idx%cols)
+			b := box[4*idx : 4*idx+4]
+			w, h := float32(math.Exp(float64(b[2])))*s, float32(math.Exp(float64(b[3])))*s
+			f := Face{Box: [4]float32{(c+b[0])*s - w/2, (r+b[1])*s - h/2, w, h}, Score: score}
+			for k := range f.Landmarks {
+				f.Landmarks[k] = [2]float32{(kps[10*idx+2*k] + c) * s, (kps[10*idx+2*k+1] + r) * s}
+			}
+			d.cand = append(d.cand, f)
+		}
+	}
+	return nms(d.cand, opt.NMSThreshold), nil
+}
+
+// fill writes view into d.in as a BGR planar float tensor of pw×ph, zero beyond view.
+func (d *Detector) fill(view *Image, pw, ph int) {
+	plane := pw * ph
+	d.in = scratch(d.in, 3*plane)
+	clear(d.in)
+	b, g, r := d.in[:plane], d.in[plane:2*plane], d.in[2*plane:]
+	for y := 0; y < view.H; y++ {
+		src := view.Pix[3*view.W*y : 3*view.W*(y+1)]
+		o := y * pw
+		for x := 0; x < view.W; x++ {
+			p := src[3*x : 3*x+3 : 3*x+3]
+			r[o+x], g[o+x], b[o+x] = float32(p[0]), float32(p[1]), float32(p[2])
+		}
+	}
+}
+
+func clamp01(v float32) float32 { return min(max(v, 0), 1) }
+
+// nms sorts cand by score (stable, so ties keep cell order), keeps the best yunetTopK and drops
+// every box overlapping a better kept one by more than thr IoU. It returns a new slice.
+func nms(cand []Face, thr float32) []Face {
+	slices.SortStableFunc(cand, func(a, b Face) int { return cmp.Compare(b.Score, a.Score) })
+	cand = cand[:min(len(cand), yunetTopK)]
+	var keep []Face
+next:
+	for _, c := range cand {
+		for _, k := range keep {
+			if iou(c.Box, k.Box) > thr {
+				continue next
+			}
+		}
+		keep = append(keep, c)
+	}
+	return keep
+}
+
+func iou(a, b [4]float32) float32 {
+	w := min(a[0]+a[2], b[0]+b[2]) - max(a[0], b[0])
+	h := min(a[1]+a[3], b[1]+b[3]) - max(a[1], b[1])
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	in := w * h
+	return in / (a[2]*a[3] + b[2]*b[3] - in)
+}
+
+// faceSize is the box's longer side: YuNet's boxes run brow to chin and are taller than wide,
+// so the height is the steadier measure of how many pixels a face has.
+func faceSize(f Face) float32 { return max(f.Box[2], f.Box[3]) }
+
+// splitSmall keeps faces of at least minSize in place and returns the others separately.
+func splitSmall(faces []Face, minSize int) (ok, small []Face) {
+	ok = faces[:0:len(faces)]
+	for _, f := range faces {
+		if faceSize(f) >= float32(minSize) {
+			ok = append(ok, f)
+		} else {
+			small = append(small, f)
+		}
+	}
+	return ok, small
+}
+
+func describeImage(img *Image) string {
+	if img == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%dx%d with %d bytes", img.W, img.H, len(img.Pix))
+}
