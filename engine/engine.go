@@ -7,8 +7,10 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"vigil/embed"
+	"vigil/engine/catalog"
 	"vigil/engine/store"
 	"vigil/liveness"
 	"vigil/models"
@@ -17,22 +19,26 @@ import (
 
 // Config wires the engine's parts. Each part has its own DefaultConfig.
 type Config struct {
-	DataDir      string
-	ModelsDir    string
-	ManifestPath string // empty: the embedded manifest
-	ORT          ort.Config
-	Embed        embed.Config
-	Liveness     liveness.Config
+	DataDir       string
+	SyncWrites    bool          // fsync every commit (see store.Options.SyncWrites)
+	SnapshotEvery time.Duration // how often changed indexes are saved
+	ModelsDir     string
+	ManifestPath  string // empty: the embedded manifest
+	ORT           ort.Config
+	Embed         embed.Config
+	Liveness      liveness.Config
 }
 
 // DefaultConfig returns the embedded defaults: data under ./data, models from ./models.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:   "data",
-		ModelsDir: "models",
-		ORT:       ort.Config{Device: ort.DeviceCPU},
-		Embed:     embed.DefaultConfig(),
-		Liveness:  liveness.DefaultConfig(),
+		DataDir:       "data",
+		SyncWrites:    true,
+		SnapshotEvery: 30 * time.Second,
+		ModelsDir:     "models",
+		ORT:           ort.Config{Device: ort.DeviceCPU},
+		Embed:         embed.DefaultConfig(),
+		Liveness:      liveness.DefaultConfig(),
 	}
 }
 
@@ -41,6 +47,7 @@ func DefaultConfig() Config {
 type Engine struct {
 	log   *slog.Logger
 	store *store.Store
+	cat   *catalog.Catalog
 	pipe  *embed.Pipeline
 	live  *liveness.Scorer
 }
@@ -61,7 +68,14 @@ func Open(cfg Config, log *slog.Logger) (e *Engine, err error) {
 			e = nil
 		}
 	}()
-	if e.store, err = store.Open(store.Options{Dir: filepath.Join(cfg.DataDir, "db")}, log); err != nil {
+	so := store.DefaultOptions(filepath.Join(cfg.DataDir, "db"))
+	so.SyncWrites = cfg.SyncWrites
+	if e.store, err = store.Open(so, log); err != nil {
+		return nil, err
+	}
+	co := catalog.DefaultOptions(cfg.DataDir)
+	co.SnapshotEvery = cfg.SnapshotEvery
+	if e.cat, err = catalog.Open(e.store, co, log); err != nil {
 		return nil, err
 	}
 	if err = ort.Init(cfg.ORT); err != nil {
@@ -85,7 +99,11 @@ func (e *Engine) Close() error {
 	if e == nil {
 		return nil
 	}
-	err := errors.Join(e.live.Close(), e.pipe.Close(), e.store.Close())
-	e.live, e.pipe, e.store = nil, nil, nil
+	var err error
+	if e.cat != nil { // indexes snapshot into the store's data dir: close them first
+		err = e.cat.Close()
+	}
+	err = errors.Join(err, e.live.Close(), e.pipe.Close(), e.store.Close())
+	e.live, e.pipe, e.cat, e.store = nil, nil, nil, nil
 	return err
 }

@@ -61,6 +61,8 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.HTTP.MaxBodyBytes, "http.max-body-bytes", c.HTTP.MaxBodyBytes, "largest request body")
 	fs.DurationVar(&c.ShutdownTimeout, "http.shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&c.Engine.DataDir, "data.dir", c.Engine.DataDir, "data directory (badger database, index snapshots)")
+	fs.BoolVar(&c.Engine.SyncWrites, "data.sync-writes", c.Engine.SyncWrites, "fsync each commit (an acknowledged face survives power loss)")
+	fs.DurationVar(&c.Engine.SnapshotEvery, "index.snapshot-every", c.Engine.SnapshotEvery, "how often changed indexes are saved (0: only at shutdown)")
 	fs.StringVar(&c.Engine.ModelsDir, "models.dir", c.Engine.ModelsDir, "directory holding the model files")
 	fs.StringVar(&c.Engine.ManifestPath, "models.manifest", c.Engine.ManifestPath, "model manifest JSON (default: the embedded one)")
 	fs.StringVar(&c.Engine.Embed.Detector, "embed.detector", c.Engine.Embed.Detector, "detector model (manifest name)")
