@@ -1,29 +1,37 @@
 package embed
 
 import (
+	"context"
 	"errors"
 
 	"vigil/models"
 	"vigil/models/ort"
 )
 
-// Config selects the models the pipeline runs.
+// Config selects the models the pipeline runs and how much runs at once.
 type Config struct {
 	ModelsDir string
 	Manifest  *models.Manifest
 	Detector  string // manifest name of the detector
 	Embedder  string // manifest name of the embedding model
+	Detectors int    // detector sessions (images detected at once)
+	Batch     ort.BatcherConfig
+	Detect    DetectOptions
 }
 
 // DefaultConfig returns the shipped model choice.
 func DefaultConfig() Config {
-	return Config{ModelsDir: "models", Detector: "yunet-2023mar", Embedder: "mobilefacenet-128"}
+	return Config{ModelsDir: "models", Detector: "yunet-2023mar", Embedder: "mobilefacenet-128", Detectors: 2,
+		Batch: ort.BatcherConfig{Sessions: 1, MaxBatch: 32, QueueSize: 256}, Detect: DefaultDetectOptions()}
 }
 
-// Pipeline owns the detector and embedder sessions. Caller must Close.
+// Pipeline owns a pool of detectors and the batched embedder: photo in, faces and embeddings
+// out. Safe for concurrent use; caller must Close.
 type Pipeline struct {
-	det, emb *ort.Session
-	embModel models.Model
+	cfg  Config
+	dets chan *Detector
+	all  []*Detector
+	emb  *Embedder
 }
 
 // Open verifies the configured model files against the manifest and loads them. ort.Init must
@@ -32,12 +40,23 @@ func Open(cfg Config) (*Pipeline, error) {
 	if cfg.Manifest == nil {
 		cfg.Manifest = models.Default()
 	}
-	det, _, err := ort.OpenModel(cfg.Manifest, cfg.ModelsDir, cfg.Detector, models.RoleDetector)
-	if err != nil {
+	if err := cfg.Detect.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Pipeline{det: det}
-	if p.emb, p.embModel, err = ort.OpenModel(cfg.Manifest, cfg.ModelsDir, cfg.Embedder, models.RoleEmbedder); err != nil {
+	cfg.Detectors = max(cfg.Detectors, 1)
+	p := &Pipeline{cfg: cfg, dets: make(chan *Detector, cfg.Detectors)}
+	for i := 0; i < cfg.Detectors; i++ {
+		s, _, err := ort.OpenModel(cfg.Manifest, cfg.ModelsDir, cfg.Detector, models.RoleDetector)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		d := &Detector{s: s, own: true} // the pool owns its sessions
+		p.all = append(p.all, d)
+		p.dets <- d
+	}
+	var err error
+	if p.emb, err = OpenEmbedder(cfg.Manifest, cfg.ModelsDir, cfg.Embedder, cfg.Batch); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -48,14 +67,45 @@ func Open(cfg Config) (*Pipeline, error) {
 func (p *Pipeline) Device() string { return p.emb.Device() }
 
 // Dim is the embedding dimension.
-func (p *Pipeline) Dim() int { return p.embModel.Dim }
+func (p *Pipeline) Dim() int { return p.emb.Model().Dim }
 
-// Close frees the sessions. Idempotent.
+// Embedder returns the pipeline's embedder.
+func (p *Pipeline) Embedder() *Embedder { return p.emb }
+
+// Detect finds faces with the pipeline's detect options (opt overrides them when non-nil),
+// waiting for a free detector or ctx.
+func (p *Pipeline) Detect(ctx context.Context, img *Image, opt *DetectOptions) ([]Face, error) {
+	o := p.cfg.Detect
+	if opt != nil {
+		o = *opt
+	}
+	select {
+	case d := <-p.dets:
+		defer func() { p.dets <- d }()
+		return d.Detect(img, o)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Embed aligns one detected face and returns its unit-length embedding.
+func (p *Pipeline) Embed(ctx context.Context, img *Image, f Face) ([]float32, error) {
+	crop := &Image{W: AlignSize, H: AlignSize, Pix: make([]uint8, 3*AlignSize*AlignSize)}
+	Align(img, f.Landmarks, crop)
+	return p.emb.Embed(ctx, crop)
+}
+
+// Close frees every session. Idempotent.
 func (p *Pipeline) Close() error {
 	if p == nil {
 		return nil
 	}
-	err := errors.Join(p.det.Close(), p.emb.Close())
-	p.det, p.emb = nil, nil
+	var err error
+	for _, d := range p.all {
+		err = errors.Join(err, d.Close())
+	}
+	p.all = nil
+	err = errors.Join(err, p.emb.Close())
+	p.emb = nil
 	return err
 }

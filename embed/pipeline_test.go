@@ -1,0 +1,162 @@
+package embed
+
+import (
+	"context"
+	"encoding/csv"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"vigil/models"
+	"vigil/models/modeltest"
+	"vigil/models/ort"
+)
+
+func openPipeline(t *testing.T) *Pipeline {
+	t.Helper()
+	if err := ort.Init(ort.Config{Library: modeltest.ORTLibrary(t), IntraOpThreads: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ModelsDir = modeltest.ModelsDir(t)
+	p, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// central returns the face nearest the image centre (LFW labels the central face).
+func central(img *Image, faces []Face) Face {
+	best, bd := faces[0], math.Inf(1)
+	for _, f := range faces {
+		dx := float64(f.Box[0] + f.Box[2]/2 - float32(img.W)/2)
+		dy := float64(f.Box[1] + f.Box[3]/2 - float32(img.H)/2)
+		if d := dx*dx + dy*dy; d < bd {
+			best, bd = f, d
+		}
+	}
+	return best
+}
+
+func embedFile(t *testing.T, p *Pipeline, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Decode(b, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	faces, err := p.Detect(context.Background(), img, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	v, err := p.Embed(context.Background(), img, central(img, faces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func dot(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// TestVerificationOnLFW embeds real LFW pairs (the first 60 genuine and 60 impostor pairs of
+// fold 1, concurrently so the embedder batches) and checks they separate at the reference
+// threshold.
+func TestVerificationOnLFW(t *testing.T) {
+	p := openPipeline(t)
+	faces := modeltest.FacesDir(t)
+	f, err := os.Open(filepath.Join(faces, "lfw_pairs_fold1.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs [][]string
+	genuine, impostor := 0, 0
+	for _, r := range rows[1:] {
+		if r[2] == "1" && genuine < 60 {
+			genuine++
+			pairs = append(pairs, r)
+		} else if r[2] == "0" && impostor < 60 {
+			impostor++
+			pairs = append(pairs, r)
+		}
+	}
+	scores := make([]float64, len(pairs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, r := range pairs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			a := embedFile(t, p, filepath.Join(faces, r[0]))
+			b := embedFile(t, p, filepath.Join(faces, r[1]))
+			if n := dot(a, a); math.Abs(n-1) > 1e-4 {
+				t.Errorf("embedding norm² %v", n)
+			}
+			scores[i] = dot(a, b)
+		}()
+	}
+	wg.Wait()
+	right := 0
+	var same, diff float64
+	for i, r := range pairs {
+		isSame, _ := strconv.Atoi(r[2])
+		if (scores[i] >= 0.28) == (isSame == 1) {
+			right++
+		}
+		if isSame == 1 {
+			same += scores[i] / 60
+		} else {
+			diff += scores[i] / 60
+		}
+	}
+	acc := float64(right) / float64(len(pairs))
+	t.Logf("accuracy %.3f at cos >= 0.28; mean cosine same %.3f, different %.3f; mean batch %.2f", acc, same, diff, p.Embedder().MeanBatch())
+	if acc < 0.95 || same < 0.5 || diff > 0.15 {
+		t.Fatalf("accuracy %.3f, mean same %.3f, mean different %.3f: the pipeline lost accuracy", acc, same, diff)
+	}
+	if p.Embedder().MeanBatch() <= 1 {
+		t.Errorf("8 concurrent workers never batched (mean %.2f)", p.Embedder().MeanBatch())
+	}
+}
+
+func TestPlanarMatchesFormula(t *testing.T) {
+	img := &Image{W: 2, H: 1, Pix: []uint8{10, 20, 30, 200, 100, 0}}
+	in := models.Input{Color: "rgb", Scale: 1.0 / 255, Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}
+	dst := make([]float32, 6)
+	Planar(dst, img, in)
+	want := func(p uint8, c int) float32 { return (float32(p)/255 - in.Mean[c]) / in.Std[c] }
+	for i, w := range []float32{want(10, 0), want(200, 0), want(20, 1), want(100, 1), want(30, 2), want(0, 2)} {
+		if math.Abs(float64(dst[i]-w)) > 1e-5 {
+			t.Fatalf("rgb [%d] = %v, want %v", i, dst[i], w)
+		}
+	}
+	bgr := models.Input{Color: "bgr", Scale: 1, Std: [3]float32{1, 1, 1}}
+	Planar(dst, img, bgr)
+	for i, w := range []float32{30, 0, 20, 100, 10, 200} {
+		if dst[i] != w {
+			t.Fatalf("bgr [%d] = %v, want %v", i, dst[i], w)
+		}
+	}
+	if Normalize([]float32{0, 0}) || Normalize([]float32{float32(math.NaN()), 1}) {
+		t.Fatal("Normalize accepted a zero or NaN vector")
+	}
+}
