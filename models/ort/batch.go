@@ -85,9 +85,10 @@ func NewBatcher(cfg BatcherConfig, item []int64, open func() (*Session, error)) 
 // Device reports where the sessions run.
 func (b *Batcher) Device() string { return b.sessions[0].Device() }
 
-// Run submits one item (ItemLen floats, read until Run returns) and returns its outputs, one
-// slice per model output. It returns ErrOverloaded at once when the queue is full. When ctx
-// ends first, Run returns ctx.Err(); the worker finishes the job on its own.
+// Run submits one item of ItemLen floats and returns its outputs, one slice per model output.
+// The worker reads the item: do not reuse it until Run returns, nor ever after Run returned
+// ctx.Err(), since the worker may still read it. It returns ErrOverloaded at once when the
+// queue is full. When ctx ends first, Run returns ctx.Err(); the worker finishes the job alone.
 func (b *Batcher) Run(ctx context.Context, input []float32) ([][]float32, error) {
 	if len(input) != b.itemLen {
 		return nil, fmt.Errorf("model input of %d floats, want %d", len(input), b.itemLen)
