@@ -32,6 +32,8 @@ func main() {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:])
+	case "analyze":
+		err = analyze(args[1:], os.Stdout)
 	case "version":
 		err = version(args[1:], os.Stdout)
 	case "help", "-h", "--help":
@@ -53,6 +55,7 @@ func usage() {
 
 commands:
   serve     run the HTTP API (vigil serve -h lists flags; each also reads VIGIL_<FLAG> from the env)
+  analyze   faces in photos: vigil analyze [--json] [--embedding] FILE...
   version   print Vigil, Go, FAISS SIMD, CPU SIMD and ONNX Runtime versions
 `)
 }

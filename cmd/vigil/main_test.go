@@ -182,3 +182,28 @@ func TestFlagsFromEnv(t *testing.T) {
 		t.Fatalf("envName = %s", got)
 	}
 }
+
+// TestAnalyze runs `vigil analyze --json --embedding` on a real photo and a photo without a face.
+func TestAnalyze(t *testing.T) {
+	faces := modeltest.FacesDir(t)
+	var out strings.Builder
+	err := analyze([]string{"--json", "--embedding", "--models.dir=" + modeltest.ModelsDir(t), "--ort.library=" + modeltest.ORTLibrary(t),
+		faces + "/_special/multi_face/multiface.jpg", faces + "/_special/no_face/brick.png"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 files") {
+		t.Fatalf("err = %v, want one failed file", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(out.String()))
+	var multi, none analyzeResult
+	if err := dec.Decode(&multi); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&none); err != nil {
+		t.Fatal(err)
+	}
+	if len(multi.Faces) != 6 || multi.Width != 1200 || len(multi.Faces[0].Embedding) != 128 {
+		t.Fatalf("multiface.jpg: %d faces, width %d, embedding %d; want 6, 1200, 128", len(multi.Faces), multi.Width, len(multi.Faces[0].Embedding))
+	}
+	if none.Error == "" || len(none.Faces) != 0 {
+		t.Fatalf("brick.png: %+v, want an error and no faces", none)
+	}
+}
