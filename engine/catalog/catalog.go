@@ -48,12 +48,14 @@ type Catalog struct {
 
 type key struct{ org, id string }
 
-// collection pairs a stored collection with its index. wmu serialises writers so the index
-// applies changes in store commit order; searches take only the index's own read lock.
+// collection pairs a stored collection with its index. wmu serialises writers: each commits to
+// the store and queues the change for the applier under it, so the index applies changes in
+// commit order; searches take only the index's own read lock.
 type collection struct {
 	meta    store.Collection
 	wmu     sync.Mutex
 	idx     *index.Managed
+	app     *applier
 	snapSeq uint64 // sequence number of the last saved snapshot; guarded by snapMu
 	snapMu  sync.Mutex
 }
@@ -143,7 +145,7 @@ func (c *Catalog) load(m store.Collection) (*collection, error) {
 	}
 	c.log.Info("collection loaded", "op", "load", "org", m.OrgID, "collection", m.ID, "from", how,
 		"faces", idx.Len(), "replayed", replayed, "dur", time.Since(start).String())
-	return &collection{meta: m, idx: idx, snapSeq: snapSeq}, nil
+	return &collection{meta: m, idx: idx, app: newApplier(idx, c.log), snapSeq: snapSeq}, nil
 }
 
 // rebuild builds a collection's index from a full store scan, adding in large batches.
@@ -267,7 +269,7 @@ func (c *Catalog) CreateCollection(org string, m store.Collection) (store.Collec
 		return m, err
 	}
 	c.mu.Lock()
-	c.cols[key{org, m.ID}] = &collection{meta: m, idx: idx}
+	c.cols[key{org, m.ID}] = &collection{meta: m, idx: idx, app: newApplier(idx, c.log)}
 	c.mu.Unlock()
 	return m, nil
 }
@@ -286,6 +288,7 @@ func (c *Catalog) DeleteCollection(org, id string) error {
 	c.mu.Lock()
 	delete(c.cols, key{org, id})
 	c.mu.Unlock()
+	col.app.close()
 	col.snapMu.Lock()
 	defer col.snapMu.Unlock()
 	return errors.Join(col.idx.Close(), index.RemoveSnapshot(c.snapPath(col.meta)))
@@ -300,42 +303,44 @@ func (c *Catalog) Collection(org, id string) (store.Collection, error) {
 	return col.meta, nil
 }
 
-// AddFaces commits up to store.MaxBatch faces in one transaction, then indexes them. The
-// returned faces (with their RecordIDs) are durable.
+// AddFaces commits up to store.MaxBatch faces in one transaction and returns once they are
+// searchable too. The returned faces (with their RecordIDs) are durable.
 func (c *Catalog) AddFaces(org, id string, faces []store.Face) ([]store.Face, error) {
 	col, err := c.get(org, id)
 	if err != nil {
 		return nil, err
 	}
 	col.wmu.Lock()
-	defer col.wmu.Unlock()
 	out, seq, err := c.st.AddFaces(org, id, faces)
+	var applied <-chan struct{}
+	if err == nil {
+		applied = col.app.enqueue(addChange(col, seq, out), true)
+	}
+	col.wmu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	c.apply(col, seq, out)
+	<-applied
 	return out, nil
 }
 
-// apply adds committed faces to the index. An index error cannot lose data (the store has the
-// faces and a restart replays them), so it is logged rather than failing an acknowledged write.
-func (c *Catalog) apply(col *collection, seq uint64, faces []store.Face) {
+// addChange packs committed faces for the applier. An index error cannot lose data (the store
+// has the faces and a restart replays them), so the applier logs it rather than failing an
+// acknowledged write.
+func addChange(col *collection, seq uint64, faces []store.Face) change {
 	ids := make([]int64, len(faces))
 	vecs := make([]float32, 0, len(faces)*col.meta.Dimension)
 	for i, f := range faces {
 		ids[i] = f.RecordID
 		vecs = append(vecs, f.Embedding...)
 	}
-	if err := col.idx.Add(seq, ids, vecs); err != nil {
-		c.log.Error("index add failed; the store has the faces and a restart replays them",
-			"op", "add", "org", col.meta.OrgID, "collection", col.meta.ID, "n", len(faces), "err", err)
-	}
+	return change{seq: seq, ids: ids, vecs: vecs}
 }
 
-// BulkAdd commits any number of faces in store.MaxBatch transactions and indexes them. Store
-// commits and index adds overlap: while one batch is being indexed the next one commits. The
-// collection's other writers wait until it finishes. On error, the faces committed so far stay
-// (and are indexed); the count of those is returned with the error.
+// BulkAdd commits any number of faces in store.MaxBatch transactions and returns once all are
+// durable; they become searchable as the collection's applier indexes them in the background
+// (WaitIndexed waits for that). Commits run at the store's speed, not the index's. On error, the
+// faces committed so far stay (and get indexed); their count is returned with the error.
 func (c *Catalog) BulkAdd(org, id string, faces []store.Face) (int, error) {
 	col, err := c.get(org, id)
 	if err != nil {
@@ -343,29 +348,16 @@ func (c *Catalog) BulkAdd(org, id string, faces []store.Face) (int, error) {
 	}
 	col.wmu.Lock()
 	defer col.wmu.Unlock()
-	type committed struct {
-		seq   uint64
-		faces []store.Face
-	}
-	ch := make(chan committed, 2)
-	var commitErr error
-	go func() {
-		defer close(ch)
-		for i := 0; i < len(faces); i += store.MaxBatch {
-			out, seq, err := c.st.AddFaces(org, id, faces[i:min(i+store.MaxBatch, len(faces))])
-			if err != nil {
-				commitErr = err
-				return
-			}
-			ch <- committed{seq, out}
-		}
-	}()
 	n := 0
-	for b := range ch {
-		c.apply(col, b.seq, b.faces)
-		n += len(b.faces)
+	for i := 0; i < len(faces); i += store.MaxBatch {
+		out, seq, err := c.st.AddFaces(org, id, faces[i:min(i+store.MaxBatch, len(faces))])
+		if err != nil {
+			return n, err
+		}
+		col.app.enqueue(addChange(col, seq, out), false)
+		n += len(out)
 	}
-	return n, commitErr
+	return n, nil
 }
 
 // DeleteFace removes one face.
@@ -375,12 +367,17 @@ func (c *Catalog) DeleteFace(org, id string, recordID int64) error {
 		return err
 	}
 	col.wmu.Lock()
-	defer col.wmu.Unlock()
 	seq, err := c.st.DeleteFace(org, id, recordID)
+	var applied <-chan struct{}
+	if err == nil {
+		applied = col.app.enqueue(change{seq: seq, del: true, ids: []int64{recordID}}, true)
+	}
+	col.wmu.Unlock()
 	if err != nil {
 		return err
 	}
-	return col.idx.Delete(seq, recordID)
+	<-applied
+	return nil
 }
 
 // DeletePerson erases a person: every face of theirs in every collection of org, at once.
@@ -398,20 +395,27 @@ func (c *Catalog) DeletePerson(org, personID string) ([]store.FaceRef, error) {
 	slices.SortFunc(cols, func(a, b *collection) int { return cmp.Compare(a.meta.ID, b.meta.ID) })
 	for _, col := range cols {
 		col.wmu.Lock()
-		defer col.wmu.Unlock()
 	}
 	refs, err := c.st.DeletePerson(org, personID)
 	if err != nil {
+		for _, col := range cols {
+			col.wmu.Unlock()
+		}
 		return nil, err
 	}
+	var waits []<-chan struct{}
 	for _, r := range refs {
 		for _, col := range cols {
 			if col.meta.ID == r.CollectionID {
-				if err := col.idx.Delete(r.Seq, r.RecordID); err != nil {
-					return refs, err
-				}
+				waits = append(waits, col.app.enqueue(change{seq: r.Seq, del: true, ids: []int64{r.RecordID}}, true))
 			}
 		}
+	}
+	for _, col := range cols {
+		col.wmu.Unlock()
+	}
+	for _, w := range waits {
+		<-w
 	}
 	return refs, nil
 }
@@ -453,13 +457,24 @@ func (c *Catalog) SnapshotPath(org, id string) (string, error) {
 	return c.snapPath(col.meta), nil
 }
 
-// WaitIndexed blocks until a collection's background index rebuild (if any) is done.
+// WaitIndexed blocks until every committed change of a collection is in its index and no
+// background rebuild runs.
 func (c *Catalog) WaitIndexed(org, id string) error {
 	col, err := c.get(org, id)
 	if err != nil {
 		return err
 	}
+	col.app.wait()
 	return col.idx.WaitRebuild()
+}
+
+// Pending is the number of committed changes of a collection not yet in its index.
+func (c *Catalog) Pending(org, id string) (int, error) {
+	col, err := c.get(org, id)
+	if err != nil {
+		return 0, err
+	}
+	return col.app.pending(), nil
 }
 
 // SnapshotAll saves every index changed since its last snapshot and trims the change log it
@@ -529,6 +544,11 @@ func (c *Catalog) Close() error {
 		close(c.stop)
 	}
 	c.done.Wait()
+	c.mu.RLock()
+	for _, col := range c.cols {
+		col.app.close() // apply what is queued, so the final snapshot holds it
+	}
+	c.mu.RUnlock()
 	err := c.SnapshotAll()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -276,6 +276,7 @@ func abandon(c *Catalog) {
 	close(c.stop)
 	c.done.Wait()
 	for _, col := range c.cols {
+		col.app.close()
 		col.idx.Close()
 	}
 }
@@ -307,5 +308,42 @@ func TestIsolationAndErasure(t *testing.T) {
 		if containsID(hits[0], f.RecordID) != (i == 2) {
 			t.Fatalf("after erasure face %d found=%v", i, !(i == 2))
 		}
+	}
+}
+
+// TestBulkAddIsDurableThenIndexed: BulkAdd returns once every face is committed; the applier
+// indexes them in the background, and a reopen without a snapshot finds all of them.
+func TestBulkAddIsDurableThenIndexed(t *testing.T) {
+	dir := t.TempDir()
+	st, c := openAll(t, dir, 0)
+	ensureCollection(t, st, c)
+	r := rand.New(rand.NewPCG(6, 6))
+	faces := make([]store.Face, 2500)
+	for i := range faces {
+		faces[i] = store.Face{Embedding: randUnit(r)}
+	}
+	n, err := c.BulkAdd("o1", "c1", faces)
+	if err != nil || n != len(faces) {
+		t.Fatalf("BulkAdd = %d, %v", n, err)
+	}
+	if got, _ := st.CountFaces("o1", "c1"); got != len(faces) {
+		t.Fatalf("store holds %d faces after BulkAdd returned, want %d", got, len(faces))
+	}
+	if err := c.WaitIndexed("o1", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := c.Pending("o1", "c1"); p != 0 {
+		t.Fatalf("%d changes pending after WaitIndexed", p)
+	}
+	if s, _ := c.Stats("o1", "c1"); s.Live != len(faces) || s.Kind != "hnsw" {
+		t.Fatalf("index %+v, want %d live in hnsw", s, len(faces))
+	}
+	abandon(c)
+	st.Close()
+	st, c = openAll(t, dir, 0)
+	defer st.Close()
+	defer c.Close()
+	if s, _ := c.Stats("o1", "c1"); s.Live != len(faces) {
+		t.Fatalf("after reopen: %+v", s)
 	}
 }
