@@ -34,6 +34,8 @@ func main() {
 		err = serve(args[1:])
 	case "analyze":
 		err = analyze(args[1:], os.Stdout)
+	case "bench":
+		err = bench(args[1:])
 	case "version":
 		err = version(args[1:], os.Stdout)
 	case "help", "-h", "--help":
@@ -56,6 +58,7 @@ func usage() {
 commands:
   serve     run the HTTP API (vigil serve -h lists flags; each also reads VIGIL_<FLAG> from the env)
   analyze   faces in photos: vigil analyze [--json] [--embedding] FILE...
+  bench     benchmarks: vigil bench index -h
   version   print Vigil, Go, FAISS SIMD, CPU SIMD and ONNX Runtime versions
 `)
 }
