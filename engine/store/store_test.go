@@ -1134,9 +1134,16 @@ func TestReopen(t *testing.T) {
 		}
 		if round == 1 {
 			// A crash skips the rest of the id lease rather than releasing it: ids still grow.
+			// Stop the background goroutines first (they would outlive a real crash's process
+			// with it), then drop the database without releasing the lease.
+			s.stopOnce.Do(func() { close(s.stop) })
+			s.sweeps.Wait()
+			s.gc.Wait()
+			s.mu.Lock()
 			s.faceID = nil
 			s.db.Close()
 			s.db = nil
+			s.mu.Unlock()
 			continue
 		}
 		if err := s.Close(); err != nil {
