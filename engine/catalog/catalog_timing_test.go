@@ -100,6 +100,9 @@ func searchFixture(b *testing.B) (*bench.Dataset, []int32, []int64, *catalog.Cat
 		}
 		opts := store.DefaultOptions("")
 		opts.InMemory = true
+		// In memory badger has no value log: every value must fit under the threshold (a
+		// 128-d face record is 550 bytes; the default 512 makes badger panic).
+		opts.ValueThreshold = 1 << 20
 		st, err := store.Open(opts, nil)
 		if err != nil {
 			f.err = err
