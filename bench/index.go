@@ -558,7 +558,8 @@ func ingest(cfg IndexConfig, sopt store.Options, copt catalog.Options, r *IndexR
 			case <-stop:
 				return
 			case <-t.C:
-				logf("ingest: still indexing, %.0fs since the start", time.Since(t0).Seconds())
+				pending, _ := cat.Pending(benchOrg, benchColl)
+				logf("ingest: indexing, %d batches queued, %.0fs since the start", pending, time.Since(t0).Seconds())
 			}
 		}
 	}()
