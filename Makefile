@@ -52,11 +52,11 @@ export VIGIL_MODELS_DIR  := $(MODELS_DIR)
 
 LDFLAGS := -X main.buildVersion=$(VERSION) -X main.defaultORTLibrary=$(ORT_LIB)
 
-.PHONY: all deps build run test bench fuzz lint clean ort models faiss help env
+.PHONY: all deps build run test bench bench-faces fuzz lint clean ort models faiss help env
 all: build
 
 help:
-	@echo "make run | test | bench | fuzz | lint | build | clean   (see README.md)"
+	@echo "make run | test | bench | bench-faces | fuzz | lint | build | clean   (see README.md)"
 
 deps: $(APT_STAMP) faiss ort models
 
@@ -71,6 +71,24 @@ test: deps
 
 bench: deps $(VIGIL)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# The face benchmarks side by side with the OpenCV reference pipeline of ../shared/peers, which
+# needs Debian's OpenCV for Python (installed here, not by `make test`).
+SHARED      ?= $(abspath $(CURDIR)/../shared)
+PEER        := $(SHARED)/peers/opencv_peer.py
+PEER_STAMP  := $(BUILD)/stamps/peer
+$(PEER_STAMP):
+	@mkdir -p $(@D)
+	@sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	missing=$$(for p in python3-opencv python3-numpy python3-onnx; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "apt: installing $$missing"; $$sudo apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	@touch $@
+
+bench-faces: deps $(VIGIL) $(PEER_STAMP)
+	$(VIGIL) bench accuracy --pairs $(SHARED)/faces/pairs.csv --root $(SHARED)/faces --peer $(PEER)
+	$(VIGIL) bench pipeline --images $(SHARED)/faces --limit 500 --repeat 2 --peer $(PEER)
 
 fuzz: deps
 	@for t in $$($(GO) test -list '^Fuzz' ./... | grep '^Fuzz' || true); do \

@@ -739,7 +739,8 @@ type passResult struct {
 }
 
 func (m *measurer) run(row *IndexResult) error {
-	// Warm both paths (caches, OpenMP pools) before timing.
+	// Warm both paths (caches, OpenMP pools; the first calls from a new OS thread start its
+	// OpenMP team, so the parallel pass's goroutines too) before timing.
 	warm := min(200, m.d.NQueries())
 	for q := range warm {
 		if _, err := m.engine(m.d.QueryVec(q)); err != nil {
@@ -749,27 +750,42 @@ func (m *measurer) run(row *IndexResult) error {
 			return err
 		}
 	}
+	if _, _, err := m.parallelPair(warm); err != nil {
+		return err
+	}
+	// Engine and raw alternate query by query (single) or chunk by chunk (parallel), so both see
+	// the same machine: on a shared VM throughput drifts ±10 % within a minute, which would
+	// otherwise land in the ratio.
 	var es, rs, ep, rp, eb, rb passResult
-	for range m.cfg.Repeat {
-		for _, p := range []struct {
-			best *passResult
-			fn   func() (passResult, error)
-		}{
-			{&es, func() (passResult, error) { return m.single(m.engine) }},
-			{&rs, func() (passResult, error) { return m.single(m.raw) }},
-			{&ep, func() (passResult, error) { return m.parallel(m.engine) }},
-			{&rp, func() (passResult, error) { return m.parallel(m.raw) }},
-			{&eb, func() (passResult, error) { return m.batch(m.engine) }},
-			{&rb, func() (passResult, error) { return m.batch(m.raw) }},
-		} {
-			got, err := p.fn()
-			if err != nil {
-				return err
-			}
-			if got.qps > p.best.qps {
-				*p.best = got
-			}
+	for rep := range m.cfg.Repeat {
+		e, r, err := m.singlePair()
+		if err != nil {
+			return err
 		}
+		keepBest(&es, e)
+		keepBest(&rs, r)
+		if e, r, err = m.parallelPair(m.d.NQueries()); err != nil {
+			return err
+		}
+		keepBest(&ep, e)
+		keepBest(&rp, r)
+		first, second := m.engine, m.raw
+		if rep%2 == 1 {
+			first, second = second, first
+		}
+		b1, err := m.batch(first)
+		if err != nil {
+			return err
+		}
+		b2, err := m.batch(second)
+		if err != nil {
+			return err
+		}
+		if rep%2 == 1 {
+			b1, b2 = b2, b1
+		}
+		keepBest(&eb, b1)
+		keepBest(&rb, b2)
 	}
 	row.Recall, row.MateRecall, row.QPSSingle, row.P50ms, row.P99ms = es.recall, es.mate, es.qps, es.p50, es.p99
 	row.QPSParallel, row.QPSBatch = ep.qps, eb.qps
@@ -779,38 +795,77 @@ func (m *measurer) run(row *IndexResult) error {
 	return nil
 }
 
-// single runs every query alone from one goroutine, timing each call; QPS is queries over the
-// summed call times.
-func (m *measurer) single(search searchFn) (passResult, error) {
-	nq := m.d.NQueries()
-	lat := make([]time.Duration, nq)
-	var total time.Duration
-	hits, mates, mateHits := 0, 0, 0
-	ids := make([]int64, 0, m.cfg.K)
-	for q := range nq {
-		t := time.Now()
-		res, err := search(m.d.QueryVec(q))
-		lat[q] = time.Since(t)
-		if err != nil {
-			return passResult{}, err
-		}
-		total += lat[q]
-		h, mh, mn := m.overlap(q, res.of(0, ids[:0]))
-		hits, mateHits, mates = hits+h, mateHits+mh, mates+mn
+func keepBest(best *passResult, got passResult) {
+	if got.qps > best.qps {
+		*best = got
 	}
-	slices.Sort(lat)
-	mate := -1.0
-	if m.mates != nil && mates > 0 {
-		mate = float64(mateHits) / float64(mates)
-	}
-	return passResult{qps: float64(nq) / total.Seconds(), lat: lat, recall: float64(hits) / float64(nq*m.cfg.K),
-		mate: mate, p50: ms(lat[nq/2]), p99: ms(lat[min(nq-1, nq*99/100)])}, nil
 }
 
-// parallel runs every query alone, Threads goroutines at a time.
-func (m *measurer) parallel(search searchFn) (passResult, error) {
+// singlePair runs every query alone from one goroutine through both paths, alternating which
+// goes first, timing each call; QPS is queries over the summed call times.
+func (m *measurer) singlePair() (engine, raw passResult, err error) {
 	nq := m.d.NQueries()
+	type acc struct {
+		lat                   []time.Duration
+		total                 time.Duration
+		hits, mates, mateHits int
+	}
+	var accs [2]acc
+	paths := [2]searchFn{m.engine, m.raw}
+	ids := make([]int64, 0, m.cfg.K)
+	for q := range nq {
+		for i := range 2 {
+			p := (q + i) % 2 // alternate the order
+			t := time.Now()
+			res, err := paths[p](m.d.QueryVec(q))
+			d := time.Since(t)
+			if err != nil {
+				return engine, raw, err
+			}
+			a := &accs[p]
+			a.lat = append(a.lat, d)
+			a.total += d
+			h, mh, mn := m.overlap(q, res.of(0, ids[:0]))
+			a.hits, a.mateHits, a.mates = a.hits+h, a.mateHits+mh, a.mates+mn
+		}
+	}
+	var out [2]passResult
+	for p, a := range accs {
+		slices.Sort(a.lat)
+		mate := -1.0
+		if m.mates != nil && a.mates > 0 {
+			mate = float64(a.mateHits) / float64(a.mates)
+		}
+		out[p] = passResult{qps: float64(nq) / a.total.Seconds(), lat: a.lat, recall: float64(a.hits) / float64(nq*m.cfg.K),
+			mate: mate, p50: ms(a.lat[nq/2]), p99: ms(a.lat[min(nq-1, nq*99/100)])}
+	}
+	return out[0], out[1], nil
+}
+
+// parallelPair runs the first nq queries alone per call, Threads goroutines at a time, through
+// both paths in alternating chunks; QPS is queries over each path's summed chunk times.
+func (m *measurer) parallelPair(nq int) (engine, raw passResult, err error) {
+	const chunk = 50
+	var total [2]time.Duration
+	paths := [2]searchFn{m.engine, m.raw}
+	for c0 := 0; c0 < nq; c0 += chunk {
+		c1 := min(c0+chunk, nq)
+		for i := range 2 {
+			p := (c0/chunk + i) % 2
+			d, err := m.parallelRange(paths[p], c0, c1)
+			if err != nil {
+				return engine, raw, err
+			}
+			total[p] += d
+		}
+	}
+	return passResult{qps: float64(nq) / total[0].Seconds()}, passResult{qps: float64(nq) / total[1].Seconds()}, nil
+}
+
+// parallelRange runs queries [q0, q1) alone per call, Threads goroutines at a time.
+func (m *measurer) parallelRange(search searchFn, q0, q1 int) (time.Duration, error) {
 	var next atomic.Int64
+	next.Store(int64(q0))
 	var wg sync.WaitGroup
 	errs := make([]error, m.cfg.Threads)
 	t0 := time.Now()
@@ -820,7 +875,7 @@ func (m *measurer) parallel(search searchFn) (passResult, error) {
 			defer wg.Done()
 			for {
 				q := int(next.Add(1) - 1)
-				if q >= nq {
+				if q >= q1 {
 					return
 				}
 				if _, err := search(m.d.QueryVec(q)); err != nil {
@@ -831,7 +886,7 @@ func (m *measurer) parallel(search searchFn) (passResult, error) {
 		}()
 	}
 	wg.Wait()
-	return passResult{qps: float64(nq) / time.Since(t0).Seconds()}, errors.Join(errs...)
+	return time.Since(t0), errors.Join(errs...)
 }
 
 // batch runs all queries in one call.

@@ -48,6 +48,9 @@ func (e *Embedder) Device() string { return e.b.Device() }
 // MeanBatch is the mean number of faces per model call so far.
 func (e *Embedder) MeanBatch() float64 { return e.b.MeanBatch() }
 
+// BatchStats returns the model calls made and the faces they carried so far.
+func (e *Embedder) BatchStats() (calls, faces int64) { return e.b.Stats() }
+
 // Embed returns the unit-length embedding of an aligned AlignSize×AlignSize face.
 func (e *Embedder) Embed(ctx context.Context, aligned *Image) ([]float32, error) {
 	if aligned.W != e.m.Input.Width || aligned.H != e.m.Input.Height {

@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"vigil/models"
 	"vigil/models/ort"
@@ -93,6 +94,28 @@ func (p *Pipeline) Embed(ctx context.Context, img *Image, f Face) ([]float32, er
 	crop := &Image{W: AlignSize, H: AlignSize, Pix: make([]uint8, 3*AlignSize*AlignSize)}
 	Align(img, f.Landmarks, crop)
 	return p.emb.Embed(ctx, crop)
+}
+
+// EmbedFaces aligns and embeds every face of img at once, so the batched embedder can run them
+// in one model call; out[i] belongs to faces[i]. The first error wins.
+func (p *Pipeline) EmbedFaces(ctx context.Context, img *Image, faces []Face) ([][]float32, error) {
+	out := make([][]float32, len(faces))
+	if len(faces) == 1 {
+		v, err := p.Embed(ctx, img, faces[0])
+		out[0] = v
+		return out, err
+	}
+	errs := make([]error, len(faces))
+	var wg sync.WaitGroup
+	for i := range faces {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = p.Embed(ctx, img, faces[i])
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // Close frees every session. Idempotent.

@@ -275,8 +275,10 @@ func (m *Managed) startRebuild() {
 	go m.rebuild(m.cur, live)
 }
 
-// rebuild builds a fresh HNSW index of live (read from old, which stays in service meanwhile),
-// then, under the write lock, replays what changed since and swaps it in.
+// rebuild builds a fresh HNSW index of live (read from old, which stays in service meanwhile).
+// Changes made meanwhile queue in m.pending; it replays them onto the new index in rounds
+// without the lock, so searches and writes go on against old during the catch-up, and only the
+// last short round and the swap run under the write lock.
 func (m *Managed) rebuild(old *faiss.Index, live []int64) {
 	defer m.wg.Done()
 	x, err := m.newHNSW()
@@ -288,11 +290,29 @@ func (m *Managed) rebuild(old *faiss.Index, live []int64) {
 			err = x.Add(ids, vecs)
 		}
 	}
+	ids, tomb := live, map[int64]struct{}{}
+	// Catch up until what is left is small enough to replay under the lock; give up the
+	// rounds if writers outpace the build (the last round then takes longer, never forever).
+	const lockedReplay, maxRounds = 2048, 1000
+	for round := 0; err == nil && round < maxRounds; round++ {
+		m.mu.Lock()
+		if m.closed || pendingLen(m.pending) <= lockedReplay {
+			m.mu.Unlock()
+			break
+		}
+		batch := m.pending
+		m.pending = nil
+		m.mu.Unlock()
+		ids, err = replay(x, batch, ids, tomb)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.rebuilding = false
 	pending := m.pending
 	m.pending = nil
+	if err == nil && !m.closed {
+		ids, err = replay(x, pending, ids, tomb)
+	}
 	if err != nil || m.closed {
 		m.rebuildErr = err
 		if x != nil {
@@ -300,8 +320,14 @@ func (m *Managed) rebuild(old *faiss.Index, live []int64) {
 		}
 		return
 	}
-	ids, tomb := live, map[int64]struct{}{}
-	for _, c := range pending {
+	m.cur.Close()
+	m.cur, m.hnsw, m.ids, m.tomb, m.rebuildErr = x, true, ids, tomb, nil
+}
+
+// replay applies changes to x, an index no one else uses yet: adds go in, deletes of ids it
+// holds become tombstones. It returns ids with the added ones appended.
+func replay(x *faiss.Index, changes []change, ids []int64, tomb map[int64]struct{}) ([]int64, error) {
+	for _, c := range changes {
 		if c.del {
 			for _, id := range c.ids {
 				if _, err := x.Reconstruct([]int64{id}); err == nil {
@@ -311,14 +337,20 @@ func (m *Managed) rebuild(old *faiss.Index, live []int64) {
 			continue
 		}
 		if err := x.Add(c.ids, c.vecs); err != nil {
-			m.rebuildErr = err
-			x.Close()
-			return
+			return ids, err
 		}
 		ids = append(ids, c.ids...)
 	}
-	m.cur.Close()
-	m.cur, m.hnsw, m.ids, m.tomb, m.rebuildErr = x, true, ids, tomb, nil
+	return ids, nil
+}
+
+// pendingLen is the number of ids in changes.
+func pendingLen(changes []change) int {
+	n := 0
+	for _, c := range changes {
+		n += len(c.ids)
+	}
+	return n
 }
 
 // WaitRebuild blocks until no rebuild runs and returns the last rebuild's error.

@@ -267,3 +267,58 @@ func TestManagedConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedRebuildCatchUp switches to HNSW while a writer keeps adding and deleting far more
+// than the rebuild can replay under the lock, so the catch-up rounds run; afterwards the index
+// holds exactly the live ids, each findable by its own vector.
+func TestManagedRebuildCatchUp(t *testing.T) {
+	const dim, n = 16, 12_000
+	r := rand.New(rand.NewPCG(9, 9))
+	m, err := NewManaged(Params{Dim: dim, M: 8, EfConstruction: 40, EfSearch: 200, HNSWThreshold: 2000, RebuildAt: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	vecs := faceLike(r, n, 4, dim)
+	deleted := map[int64]bool{}
+	var seq uint64
+	for i := 0; i < n/500; i++ { // the rebuild starts at 2000; 10,000 more follow at once
+		seq++
+		if err := m.Add(seq, seqIDs(i*500, 500), vecs[i*500*dim:(i+1)*500*dim]); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			seq++
+			id := int64(i*500 - 7) // one of the previous batch
+			if err := m.Delete(seq, id); err != nil {
+				t.Fatal(err)
+			}
+			deleted[id] = true
+		}
+	}
+	if err := m.WaitRebuild(); err != nil {
+		t.Fatal(err)
+	}
+	if m.Stats().Kind != "hnsw" {
+		t.Fatal("not HNSW after the rebuild")
+	}
+	if want := n - len(deleted); m.Len() != want {
+		t.Fatalf("Len %d, want %d", m.Len(), want)
+	}
+	for i := 0; i < n; i += 37 {
+		hits, err := m.Search(vecs[i*dim:(i+1)*dim], 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, h := range hits {
+			if deleted[h.ID] {
+				t.Fatalf("deleted id %d returned", h.ID)
+			}
+			found = found || h.ID == int64(i)
+		}
+		if !found && !deleted[int64(i)] {
+			t.Errorf("id %d not found by its own vector: %v", i, hits)
+		}
+	}
+}

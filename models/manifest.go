@@ -49,6 +49,10 @@ type Model struct {
 	Outputs   []string `json:"outputs"`
 	Dim       int      `json:"dim,omitempty"`        // embedders: output dimension
 	CropScale float32  `json:"crop_scale,omitempty"` // liveness/attributes: crop size relative to the face box
+	// GFLOPs is one item's compute at the declared input size, in 1e9 floating-point operations
+	// (a multiply-add counts 2), counted from the graph; bench uses it to state throughput as a
+	// fraction of the CPU's peak. Optional.
+	GFLOPs float64 `json:"gflops,omitempty"`
 	Derive    *Derive  `json:"derive,omitempty"`     // how File is made from a shipped model
 }
 

@@ -23,6 +23,8 @@ const benchUsage = `usage: vigil bench <benchmark> [flags]
 benchmarks:
   index     1:N search through Vigil's store and index vs raw FAISS: ingest, cold start,
             memory, recall@k, latency and QPS per efSearch (vigil bench index -h)
+  accuracy  1:1 verification on a pairs file: accuracy, TAR@FAR, EER, threshold table
+  pipeline  photos → faces → embeddings: faces/s single and concurrent, p50/p99, batch size
 `
 
 // bench runs one of the benchmarks of package bench; args[0] names it.
@@ -34,6 +36,10 @@ func bench(args []string) error {
 	switch args[0] {
 	case "index":
 		return benchIndex(args[1:], os.Stdout, os.Stderr)
+	case "accuracy":
+		return benchAccuracy(args[1:], os.Stdout, os.Stderr)
+	case "pipeline":
+		return benchPipeline(args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stderr, benchUsage)
 		return nil

@@ -129,6 +129,9 @@ func (b *Batcher) MeanBatch() float64 {
 	return float64(b.items.Load()) / float64(c)
 }
 
+// Stats returns the model calls made and the items they carried so far.
+func (b *Batcher) Stats() (calls, items int64) { return b.calls.Load(), b.items.Load() }
+
 // ItemLen is the number of floats of one input item.
 func (b *Batcher) ItemLen() int { return b.itemLen }
 
