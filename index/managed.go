@@ -27,9 +27,12 @@ type Params struct {
 	RebuildAt      float64 // rebuild HNSW once tombstones exceed this fraction of stored vectors
 }
 
-// DefaultParams returns the defaults measured in bench/RESULTS.md for face embeddings.
+// DefaultParams returns the defaults measured in bench/RESULTS.md for face embeddings: on 1M
+// face-like 128-d vectors, M 64 / efConstruction 60 builds at ~1.4k vectors/s on 2 cores and
+// efSearch 384 gives recall@10 ≥ 0.95 (the probe's own samples: 0.999 already at 128). Exact
+// search up to 20k faces costs under a millisecond, and exact is exact.
 func DefaultParams(dim int) Params {
-	return Params{Dim: dim, M: 32, EfConstruction: 80, EfSearch: 64, HNSWThreshold: 20_000, RebuildAt: 0.2}
+	return Params{Dim: dim, M: 64, EfConstruction: 60, EfSearch: 384, HNSWThreshold: 20_000, RebuildAt: 0.2}
 }
 
 func (p Params) withDefaults() Params {

@@ -96,7 +96,7 @@ func benchIndex(args []string, stdout, stderr io.Writer) error {
 		keep      = fs.String("keep", "", "keep the data directory here (must be empty or absent)")
 		fresh     = fs.Bool("fresh-process", true, "measure in a fresh process (a true cold start; memory figures free of the ingest's leftovers)")
 		resume    = fs.String("resume", "", "measure the collection an earlier run prepared (and --keep kept) in this directory again; --ef-search, --threads, --omp-threads and --repeat may differ")
-		efs       = intList{16, 32, 64, 128}
+		efs       = intList{128, 256}
 	)
 	if d := def.EfSearch; !slices.Contains(efs, d) {
 		efs = append(efs, d)
