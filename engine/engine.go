@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vigil/embed"
+	"vigil/embed/attributes"
 	"vigil/engine/catalog"
 	"vigil/engine/store"
 	"vigil/liveness"
@@ -27,6 +28,7 @@ type Config struct {
 	ORT           ort.Config
 	Embed         embed.Config
 	Liveness      liveness.Config
+	Attributes    attributes.Config // age/gender; off when the manifest has no attributes model
 }
 
 // DefaultConfig returns the embedded defaults: data under ./data, models from ./models.
@@ -39,6 +41,7 @@ func DefaultConfig() Config {
 		ORT:           ort.Config{Device: ort.DeviceCPU},
 		Embed:         embed.DefaultConfig(),
 		Liveness:      liveness.DefaultConfig(),
+		Attributes:    attributes.DefaultConfig(),
 	}
 }
 
@@ -50,6 +53,7 @@ type Engine struct {
 	cat   *catalog.Catalog
 	pipe  *embed.Pipeline
 	live  *liveness.Scorer
+	attr  *attributes.Estimator // nil when no attributes model is configured
 }
 
 // Open opens the store and loads every model. On error nothing stays open.
@@ -89,9 +93,25 @@ func Open(cfg Config, log *slog.Logger) (e *Engine, err error) {
 	if e.live, err = liveness.Open(cfg.Liveness); err != nil {
 		return nil, err
 	}
+	cfg.Attributes.ModelsDir, cfg.Attributes.Manifest = cfg.ModelsDir, manifest
+	if e.attr, err = attributes.Open(cfg.Attributes); errors.Is(err, attributes.ErrNotConfigured) {
+		log.Info("age/gender estimation off: no attributes model in the manifest", "op", "open")
+		err = nil
+	} else if err != nil {
+		return nil, err
+	}
 	log.Info("engine ready", "op", "open", "onnxruntime", ort.Version(), "device", e.pipe.Device(),
 		"detector", cfg.Embed.Detector, "embedder", cfg.Embed.Embedder, "dim", e.pipe.Dim())
 	return e, nil
+}
+
+// Attributes returns the age/gender stage, or attributes.ErrNotConfigured when the manifest has
+// no attributes model (the API answers 501).
+func (e *Engine) Attributes() (*attributes.Estimator, error) {
+	if e.attr == nil {
+		return nil, attributes.ErrNotConfigured
+	}
+	return e.attr, nil
 }
 
 // Close releases everything the engine owns. Idempotent.
@@ -103,7 +123,7 @@ func (e *Engine) Close() error {
 	if e.cat != nil { // indexes snapshot into the store's data dir: close them first
 		err = e.cat.Close()
 	}
-	err = errors.Join(err, e.live.Close(), e.pipe.Close(), e.store.Close())
-	e.live, e.pipe, e.cat, e.store = nil, nil, nil, nil
+	err = errors.Join(err, e.attr.Close(), e.live.Close(), e.pipe.Close(), e.store.Close())
+	e.attr, e.live, e.pipe, e.cat, e.store = nil, nil, nil, nil, nil
 	return err
 }

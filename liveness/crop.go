@@ -218,3 +218,72 @@ func grow[T any](b []T, n int) []T {
 	}
 	return b[:n]
 }
+
+// Resizer cuts a rectangle out of an Image and resizes it with the liveness crops' arithmetic
+// (cv::resize INTER_LINEAR, byte for byte), for other face stages that need their own crops of
+// the same decoded photo (embed/attributes). Unlike CropRect's, the rectangle may run past the
+// image: pixels outside it repeat the nearest edge pixel (cv::BORDER_REPLICATE), so a crop keeps
+// its shape and centre at a border. The zero value is ready to use and keeps its tables between
+// calls. Not safe for concurrent use: give each goroutine its own (or pool them).
+type Resizer struct{ c cropper }
+
+// Resize writes r of img, resized to dst.W×dst.H, into dst.Pix as packed RGB (reallocated only
+// when shorter than 3·W·H bytes). r must be non-empty and overlap img; img is only read.
+func (z *Resizer) Resize(dst, img *Image, r Rect) error {
+	if err := img.check(); err != nil {
+		return err
+	}
+	switch {
+	case dst == nil || dst.W <= 0 || dst.H <= 0 || dst.W > 4096 || dst.H > 4096:
+		return errors.New("liveness: resize to an empty or oversized image")
+	case r.X2 < r.X1 || r.Y2 < r.Y1:
+		return fmt.Errorf("liveness: empty rectangle %v", r)
+	case r.X2 < 0 || r.Y2 < 0 || r.X1 >= img.W || r.Y1 >= img.H:
+		return fmt.Errorf("liveness: rectangle %v outside the %dx%d image", r, img.W, img.H)
+	}
+	dst.Pix = grow(dst.Pix, 3*dst.W*dst.H)
+	z.c.resize(dst.Pix, img, r, dst.W, dst.H)
+	return nil
+}
+
+// resize is fill's arithmetic writing bytes, for a rectangle that may run past the image. For
+// one inside the image both give the same values. Outside it, both taps of an output column or
+// row are clamped to the edge pixel (a rectangle over a replicate-padded copy of img would read
+// exactly those pixels, with the same weights).
+func (c *cropper) resize(dst []uint8, img *Image, r Rect, dw, dh int) {
+	c.xofs, c.alpha = grow(c.xofs, dw), grow(c.alpha, 2*dw)
+	c.yofs, c.beta = grow(c.yofs, dh), grow(c.beta, 2*dh)
+	c.row0, c.row1 = grow(c.row0, 3*dw), grow(c.row1, 3*dw)
+	linearTaps(c.xofs, c.alpha, r.X1, r.W(), dw, true)
+	linearTaps(c.yofs, c.beta, r.Y1, r.H(), dh, false)
+	// hpass reads columns sx and min(sx+1, lastCol). Left of the image both taps are column 0:
+	// one weight holds them both. Right of it, lastCol = W-1 already folds the second tap.
+	lastCol := min(r.X2, img.W-1)
+	for d := 0; d < dw; d++ {
+		if c.xofs[d] < 0 {
+			c.xofs[d] = 0
+			c.alpha[2*d] += c.alpha[2*d+1]
+			c.alpha[2*d+1] = 0
+		} else if int(c.xofs[d]) > img.W-1 {
+			c.xofs[d] = int32(img.W - 1)
+		}
+	}
+	stride := 3 * img.W
+	prevY := math.MinInt
+	for dy := 0; dy < dh; dy++ {
+		sy := int(c.yofs[dy])
+		if sy != prevY {
+			// clip both rows into the rectangle, as fill does, then into the image
+			y0 := min(max(min(max(sy, r.Y1), r.Y2), 0), img.H-1)
+			y1 := min(max(min(max(sy+1, r.Y1), r.Y2), 0), img.H-1)
+			c.hpass(img.Pix[stride*y0:stride*(y0+1)], img.Pix[stride*y1:stride*(y1+1)], dw, lastCol)
+			prevY = sy
+		}
+		b0, b1 := int32(c.beta[2*dy]), int32(c.beta[2*dy+1])
+		out := dst[3*dy*dw : 3*(dy+1)*dw]
+		r0, r1 := c.row0[:len(out)], c.row1[:len(out)]
+		for i := range out {
+			out[i] = uint8(vmix(r0[i], r1[i], b0, b1))
+		}
+	}
+}

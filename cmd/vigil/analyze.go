@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"vigil/embed"
+	"vigil/embed/attributes"
 	"vigil/liveness"
 	"vigil/models"
 	"vigil/models/ort"
@@ -32,13 +34,15 @@ type analyzedFace struct {
 	Liveness  float32       `json:"liveness"` // P(live) in [0,1]
 	Live      bool          `json:"live"`     // liveness >= the scorer's threshold
 	Embedding []float32     `json:"embedding,omitempty"`
+	// Attributes: coarse age (adults 18–75 only) and gender; absent when no model is configured.
+	Attributes *attributes.Result `json:"attributes,omitempty"`
 }
 
 func analyze(args []string, w io.Writer) error {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vigil analyze [flags] FILE...\n\nDetects faces in each photo; prints boxes, landmarks, scores (and embeddings).")
+		fmt.Fprintln(fs.Output(), "usage: vigil analyze [flags] FILE...\n\nDetects faces in each photo; prints boxes, landmarks, scores, age and gender (and embeddings).")
 		fs.PrintDefaults()
 	}
 	asJSON := fs.Bool("json", false, "one JSON object per file")
@@ -72,10 +76,17 @@ func analyze(args []string, w io.Writer) error {
 		return err
 	}
 	defer live.Close()
+	ac := cfg.Engine.Attributes
+	ac.ModelsDir, ac.Manifest = cfg.Engine.ModelsDir, ec.Manifest
+	attr, err := attributes.Open(ac)
+	if err != nil && !errors.Is(err, attributes.ErrNotConfigured) {
+		return err
+	}
+	defer attr.Close()
 	enc := json.NewEncoder(w)
 	failed := 0
 	for _, file := range fs.Args() {
-		r := analyzeFile(p, live, file, *withEmb)
+		r := analyzeFile(p, live, attr, file, *withEmb)
 		if r.Error != "" {
 			failed++
 		}
@@ -93,7 +104,7 @@ func analyze(args []string, w io.Writer) error {
 	return nil
 }
 
-func analyzeFile(p *embed.Pipeline, live *liveness.Scorer, file string, withEmb bool) analyzeResult {
+func analyzeFile(p *embed.Pipeline, live *liveness.Scorer, attr *attributes.Estimator, file string, withEmb bool) analyzeResult {
 	r := analyzeResult{File: file, Faces: []analyzedFace{}}
 	b, err := os.ReadFile(file)
 	if err == nil {
@@ -110,9 +121,18 @@ func analyzeFile(p *embed.Pipeline, live *liveness.Scorer, file string, withEmb 
 				if scores, err = live.ScoreMany(context.Background(), (*liveness.Image)(img), boxes); err != nil {
 					faces = nil
 				}
+				var ages []attributes.Result // nil when no model is configured
+				if attr != nil && err == nil {
+					if ages, err = attr.EstimateMany(context.Background(), img, boxes); err != nil {
+						faces = nil
+					}
+				}
 				for i, f := range faces {
 					af := analyzedFace{Box: f.Box, Landmarks: f.Landmarks, Score: f.Score, Angle: f.Angle,
 						Liveness: scores[i].Live, Live: scores[i].IsLive}
+					if ages != nil {
+						af.Attributes = &ages[i]
+					}
 					if withEmb {
 						if af.Embedding, err = p.Embed(context.Background(), img, f); err != nil {
 							break
@@ -141,6 +161,17 @@ func printAnalysis(w io.Writer, r analyzeResult) {
 			fmt.Fprintf(w, " angle %d", f.Angle)
 		}
 		fmt.Fprintf(w, " eyes (%.0f,%.0f) (%.0f,%.0f)\n", f.Landmarks[0][0], f.Landmarks[0][1], f.Landmarks[1][0], f.Landmarks[1][1])
+		if a := f.Attributes; a != nil {
+			band := a.Band
+			if band == "" {
+				band = "no band"
+			}
+			fmt.Fprintf(w, "    age %.0f (%s) %s %.3f", a.Age, band, a.Gender, a.GenderProb)
+			if fl := a.Flags(); len(fl) > 0 {
+				fmt.Fprintf(w, " [%s]", strings.Join(fl, ", "))
+			}
+			fmt.Fprintln(w, "  (coarse estimate, adults 18-75 only)")
+		}
 		if len(f.Embedding) > 0 {
 			fmt.Fprintf(w, "    embedding[%d] %.4f %.4f %.4f ...\n", len(f.Embedding), f.Embedding[0], f.Embedding[1], f.Embedding[2])
 		}

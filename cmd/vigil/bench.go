@@ -25,6 +25,7 @@ benchmarks:
             memory, recall@k, latency and QPS per efSearch (vigil bench index -h)
   accuracy  1:1 verification on a pairs file: accuracy, TAR@FAR, EER, threshold table
   pipeline  photos → faces → embeddings: faces/s single and concurrent, p50/p99, batch size
+  age       age/gender on a labelled CSV: MAE by band, gender accuracy, crop scales (vigil bench age -h)
 `
 
 // bench runs one of the benchmarks of package bench; args[0] names it.
@@ -40,6 +41,8 @@ func bench(args []string) error {
 		return benchAccuracy(args[1:], os.Stdout, os.Stderr)
 	case "pipeline":
 		return benchPipeline(args[1:], os.Stdout, os.Stderr)
+	case "age":
+		return benchAge(args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(os.Stderr, benchUsage)
 		return nil
