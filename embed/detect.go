@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"vigil/embed/vec"
 	"vigil/models/ort"
 )
 
@@ -304,13 +305,10 @@ func (d *Detector) fill(view *Image, pw, ph int) {
 	d.in = scratch(d.in, 3*plane)
 	clear(d.in)
 	b, g, r := d.in[:plane], d.in[plane:2*plane], d.in[2*plane:]
+	w := view.W
 	for y := 0; y < view.H; y++ {
-		src := view.Pix[3*view.W*y : 3*view.W*(y+1)]
 		o := y * pw
-		for x := 0; x < view.W; x++ {
-			p := src[3*x : 3*x+3 : 3*x+3]
-			r[o+x], g[o+x], b[o+x] = float32(p[0]), float32(p[1]), float32(p[2])
-		}
+		vec.Split(r[o:o+w], g[o:o+w], b[o:o+w], view.Pix[3*w*y:3*w*(y+1)], [3]float32{1, 1, 1}, [3]float32{})
 	}
 }
 

@@ -3,9 +3,9 @@ package embed
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 
+	"vigil/embed/vec"
 	"vigil/models"
 	"vigil/models/ort"
 )
@@ -80,9 +80,9 @@ func (e *Embedder) Embed(ctx context.Context, aligned *Image) ([]float32, error)
 }
 
 // Planar writes img as an NCHW float item for a model input: value = (pixel*Scale - Mean[c]) /
-// Std[c], channels in the input's colour order. dst holds 3*W*H floats.
+// Std[c], channels in the input's colour order. dst holds 3*W*H floats. The conversion runs in
+// vec's SIMD kernel, which gives the same bits at every level.
 func Planar(dst []float32, img *Image, in models.Input) {
-	n := img.W * img.H
 	var mul, add [3]float32 // value = pixel*mul + add, per source channel R, G, B
 	for c := 0; c < 3; c++ {
 		mc := c // manifest channel index in the model's order
@@ -92,34 +92,12 @@ func Planar(dst []float32, img *Image, in models.Input) {
 		mul[c] = in.Scale / in.Std[mc]
 		add[c] = -in.Mean[mc] / in.Std[mc]
 	}
-	r, g, b := dst[:n], dst[n:2*n], dst[2*n:3*n]
-	if in.Color == "bgr" {
-		r, b = b, r
-	}
-	pix := img.Pix[:3*n]
-	for i := 0; i < n; i++ {
-		p := pix[3*i : 3*i+3 : 3*i+3]
-		r[i] = float32(p[0])*mul[0] + add[0]
-		g[i] = float32(p[1])*mul[1] + add[1]
-		b[i] = float32(p[2])*mul[2] + add[2]
-	}
+	vec.Planar(dst, img.Pix, img.W*img.H, mul, add, in.Color == "bgr")
 }
 
-// Normalize scales v to unit L2 length in place; false if v is zero or not finite.
-func Normalize(v []float32) bool {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 || math.IsInf(s, 0) || math.IsNaN(s) {
-		return false
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-	return true
-}
+// Normalize scales v to unit L2 length in place; false if v is zero or not finite (v is then
+// left as it was). See vec.Normalize.
+func Normalize(v []float32) bool { return vec.Normalize(v) }
 
 // Close stops the batcher and frees its sessions.
 func (e *Embedder) Close() error {

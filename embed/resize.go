@@ -1,6 +1,10 @@
 package embed
 
-import "math"
+import (
+	"math"
+
+	"vigil/embed/vec"
+)
 
 // taps is a 1-D resampling table: output i reads src[start[i]+k] with weight w[off[i]+k] for
 // k < n[i], weights in 1/2048ths (OpenCV's INTER_RESIZE_COEF_BITS) summing to exactly 2048 per
@@ -80,7 +84,7 @@ type resizer struct {
 // resize scales src to dw×dh into dst, reusing dst.Pix when it is large enough. Each axis picks
 // area or bilinear on its own factor (see taps.build); integer arithmetic, rounded to uint8. The
 // vertical pass runs first, over whole rows, so the source is read once, in order, and bilinear
-// skips the rows it does not need.
+// skips the rows it does not need. Both passes run in vec's SIMD kernels (SumRows, SumTaps).
 func (r *resizer) resize(src *Image, dw, dh int, dst *Image) {
 	dst.W, dst.H = dw, dh
 	dst.Pix = scratch(dst.Pix, 3*dw*dh)
@@ -100,44 +104,14 @@ func (r *resizer) resize(src *Image, dw, dh int, dst *Image) {
 		for k := 0; k < n; k += 4 {
 			var rows [4][]uint8
 			var ws [4]uint32
-			for q := range rows {
-				rows[q] = src.Pix[sw*st : sw*(st+1)]
-				if k+q < n {
-					rows[q], ws[q] = src.Pix[sw*(st+k+q):sw*(st+k+q+1)], w[k+q]
-				}
+			m := min(4, n-k)
+			for q := range m {
+				rows[q], ws[q] = src.Pix[sw*(st+k+q):sw*(st+k+q+1)], w[k+q]
 			}
-			a, r0, r1, r2, r3 := acc[:sw], rows[0][:sw], rows[1][:sw], rows[2][:sw], rows[3][:sw]
-			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
-			switch {
-			case n-k <= 2 && k == 0: // bilinear, and small shrinks: no need to read 4 rows
-				for x := range a {
-					a[x] = w0*uint32(r0[x]) + w1*uint32(r1[x])
-				}
-			case k == 0:
-				for x := range a {
-					a[x] = w0*uint32(r0[x]) + w1*uint32(r1[x]) + w2*uint32(r2[x]) + w3*uint32(r3[x])
-				}
-			default:
-				for x := range a {
-					a[x] += w0*uint32(r0[x]) + w1*uint32(r1[x]) + w2*uint32(r2[x]) + w3*uint32(r3[x])
-				}
-			}
+			vec.SumRows(acc[:sw], rows, ws, m, k > 0) // two rows (bilinear) read only two
 		}
-		// acc ≤ 255·2048 and weights sum to 2048: the sums below stay under 2^31.
-		out := dst.Pix[3*dw*j : 3*dw*(j+1)]
-		for i := 0; i < dw; i++ {
-			st, n, w := 3*int(r.tx.start[i]), int(r.tx.n[i]), r.tx.w[r.tx.off[i]:]
-			var a, b, c uint32
-			for k := 0; k < n; k++ {
-				p := acc[st+3*k : st+3*k+3 : st+3*k+3]
-				a += w[k] * p[0]
-				b += w[k] * p[1]
-				c += w[k] * p[2]
-			}
-			const half = 1 << (2*coefBitsResize - 1)
-			o := out[3*i : 3*i+3 : 3*i+3]
-			o[0], o[1], o[2] = uint8((a+half)>>(2*coefBitsResize)), uint8((b+half)>>(2*coefBitsResize)), uint8((c+half)>>(2*coefBitsResize))
-		}
+		// acc ≤ 255·2048 and weights sum to 2048: the sums stay under 2^31.
+		vec.SumTaps(dst.Pix[3*dw*j:3*dw*(j+1)], acc, r.tx.start, r.tx.n, r.tx.off, r.tx.w, 2*coefBitsResize)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"vigil/embed/vec"
 )
 
 func unit(r *rand.Rand, dim int) []float32 {
@@ -26,7 +28,7 @@ func unit(r *rand.Rand, dim int) []float32 {
 func bruteTop(ids []int64, vecs, q []float32, dim, k int) []Hit {
 	var all []Hit
 	for i, id := range ids {
-		all = append(all, Hit{id, dot(q, vecs[i*dim:(i+1)*dim])})
+		all = append(all, Hit{id, vec.Dot(q, vecs[i*dim:(i+1)*dim])})
 	}
 	slices.SortFunc(all, func(a, b Hit) int {
 		if a.Score > b.Score {

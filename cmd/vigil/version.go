@@ -9,6 +9,7 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 
+	"vigil/embed/vec"
 	"vigil/index/faiss"
 	"vigil/index/simd"
 	"vigil/models/ort"
@@ -35,6 +36,7 @@ func printVersion(w io.Writer, ortLibrary string) error {
 	fmt.Fprintf(w, "go %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "faiss %s built for simd=%s\n", faiss.Version, faiss.BuiltLevel())
 	fmt.Fprintf(w, "cpu %q offers simd=%s\n", cpuid.CPU.BrandName, simd.CPU())
+	fmt.Fprintf(w, "vector kernels simd=%s\n", vec.Describe())
 	fmt.Fprintf(w, "onnxruntime %s (%s)\n", ortVersion, ortLibrary)
 	return nil
 }
