@@ -1,10 +1,12 @@
 // Package liveness scores passive anti-spoofing on face crops cut from the decoded image, with the
 // MiniFASNet pair (minivision Silent-Face-Anti-Spoofing) run through models/ort. It must not
-// import engine, api or embed: it takes the photo as an Image (same layout as embed.Image) and
-// face boxes as [4]float32 (x, y, w, h), as embed.Face.Box gives them.
+// import engine, api or embed (or any sibling): it takes the photo as an Image (models/prep's,
+// same layout as embed.Image) and face boxes as [4]float32 (x, y, w, h), as embed.Face.Box gives
+// them.
 //
 // Per model (shared/models/MANIFEST.md section 3): crop the face box enlarged by the model's
-// crop_scale (CropRect), resize it to 80×80 with OpenCV's INTER_LINEAR arithmetic, feed it raw
+// crop_scale (CropRect), resize it to 80×80 with OpenCV's INTER_LINEAR arithmetic (models/prep,
+// shared with embed/attributes), feed it raw
 // BGR 0–255 NCHW, softmax the 3 logits. The per-model probabilities are averaged: class 1 is
 // live, classes 0 and 2 are two kinds of spoof.
 package liveness
@@ -317,7 +319,10 @@ func (s *Scorer) run(ctx context.Context, img *Image, r Rect, m int, p *[3]float
 	if c == nil {
 		c = new(cropper)
 	}
-	c.fill(img, r, md.entry.Input.Width, md.entry.Input.Height, md.entry.Input)
+	if err := c.fill(img, r, md.entry.Input.Width, md.entry.Input.Height, md.entry.Input); err != nil {
+		s.pool.Put(c)
+		return fmt.Errorf("liveness %s: %w", md.name, err)
+	}
 	out, err := md.b.Run(ctx, c.in)
 	if ctx.Err() == nil { // on cancel the batcher's worker may still read c.in: let it go
 		s.pool.Put(c)

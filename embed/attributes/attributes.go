@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 
 	"vigil/embed"
-	"vigil/liveness"
 	"vigil/models"
 	"vigil/models/ort"
+	"vigil/models/prep"
 )
 
 // ErrNotConfigured is returned by Open when no attributes model is configured (none named and
@@ -143,8 +143,8 @@ type Estimator struct {
 
 // crop is one face's scratch: the resized pixels and the model input item made from them.
 type crop struct {
-	rs  liveness.Resizer
-	pix liveness.Image
+	rs  prep.Resizer
+	pix prep.Image
 	in  []float32
 }
 
@@ -266,7 +266,7 @@ func (e *Estimator) EstimateMany(ctx context.Context, img *embed.Image, boxes []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rects := make([]liveness.Rect, len(boxes))
+	rects := make([]Rect, len(boxes))
 	for i, box := range boxes {
 		r, err := CropRect(img.W, img.H, box, e.scale)
 		if err != nil {
@@ -290,7 +290,7 @@ func (e *Estimator) EstimateMany(ctx context.Context, img *embed.Image, boxes []
 
 // runAll runs every face in its own goroutine, at most e.inflight at once; the first error
 // cancels the rest.
-func (e *Estimator) runAll(ctx context.Context, img *embed.Image, rects []liveness.Rect, out []Result) error {
+func (e *Estimator) runAll(ctx context.Context, img *embed.Image, rects []Rect, out []Result) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, min(e.inflight, len(rects)))
@@ -324,13 +324,13 @@ func (e *Estimator) runAll(ctx context.Context, img *embed.Image, rects []livene
 }
 
 // run crops r into a pooled input, runs the model and decodes its outputs into res.
-func (e *Estimator) run(ctx context.Context, img *embed.Image, r liveness.Rect, res *Result) error {
+func (e *Estimator) run(ctx context.Context, img *embed.Image, r Rect, res *Result) error {
 	in := e.entry.Input
 	c, _ := e.pool.Get().(*crop)
 	if c == nil {
-		c = &crop{pix: liveness.Image{W: in.Width, H: in.Height}, in: make([]float32, e.b.ItemLen())}
+		c = &crop{pix: prep.Image{W: in.Width, H: in.Height}, in: make([]float32, e.b.ItemLen())}
 	}
-	if err := c.rs.Resize(&c.pix, (*liveness.Image)(img), r); err != nil {
+	if err := c.rs.Resize(&c.pix, (*prep.Image)(img), r); err != nil {
 		e.pool.Put(c)
 		return err
 	}

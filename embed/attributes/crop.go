@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 
-	"vigil/liveness"
+	"vigil/models/prep"
 )
 
 // Rect is an inclusive pixel rectangle; for CropRect it may run past the image.
-type Rect = liveness.Rect
+type Rect = prep.Rect
 
 // CropRect is the square the model sees for the face box (x, y, w, h): side scale·max(w, h)
 // pixels (rounded, at least 1), centred on the box's centre (x+w/2, y+h/2), with pixel i

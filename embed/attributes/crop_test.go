@@ -1,19 +1,11 @@
 package attributes
 
 import (
-	"bytes"
-	"compress/zlib"
-	"encoding/base64"
-	"encoding/json"
-	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"vigil/liveness"
-	"vigil/models/modeltest"
+	"vigil/models/prep"
 )
 
 func rect(x1, y1, x2, y2 int) Rect { return Rect{X1: x1, Y1: y1, X2: x2, Y2: y2} }
@@ -102,141 +94,11 @@ func TestCropRectRejects(t *testing.T) {
 	}
 }
 
-// synth must match synthImage in liveness/crop_test.go and synth() in
-// liveness/testdata/gen_golden.py.
-func synth(w, h int) *liveness.Image {
-	img := &liveness.Image{W: w, H: h, Pix: make([]uint8, 3*w*h)}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			p := img.Pix[3*(y*w+x):]
-			p[0] = uint8((7*x + 3*y) % 256)
-			p[1] = uint8(((x/5)*11 + (y/7)*29) % 256)
-			p[2] = uint8((3*x + 11*y) % 256)
-		}
-	}
-	return img
-}
-
-// TestResizeMatchesOpenCV: the resize the crops go through (liveness.Resizer) gives
-// cv2.resize's INTER_LINEAR bytes on the crops of liveness/testdata/golden.json (made with
-// OpenCV 4.6: shrinks up to 20×, a 12×15 crop enlarged, crops at every edge).
-func TestResizeMatchesOpenCV(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(modeltest.RepoRoot(), "liveness", "testdata", "golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g struct {
-		OpenCV string `json:"opencv"`
-		Crops  []struct {
-			W, H   int
-			Rect   [4]int
-			Planar string `json:"planar_zlib_b64"`
-		} `json:"crops"`
-	}
-	if err := json.Unmarshal(b, &g); err != nil {
-		t.Fatal(err)
-	}
-	var rs liveness.Resizer
-	dst := &liveness.Image{W: 80, H: 80}
-	for i, c := range g.Crops {
-		img := synth(c.W, c.H)
-		r := Rect{X1: c.Rect[0], Y1: c.Rect[1], X2: c.Rect[2], Y2: c.Rect[3]}
-		if err := rs.Resize(dst, img, r); err != nil {
-			t.Fatal(err)
-		}
-		want := unpack(t, c.Planar)
-		n := 80 * 80
-		diff := 0
-		for p := 0; p < n; p++ {
-			for ch := 0; ch < 3; ch++ {
-				if dst.Pix[3*p+ch] != want[ch*n+p] {
-					diff++
-				}
-			}
-		}
-		if diff != 0 {
-			t.Errorf("crop %d %v of %dx%d: %d bytes differ from cv2.resize", i, r, c.W, c.H, diff)
-		}
-	}
-	t.Logf("%d crops identical to OpenCV %s", len(g.Crops), g.OpenCV)
-}
-
-func unpack(t *testing.T, s string) []byte {
-	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// pad returns img with p pixels added on every side, copies of the nearest edge pixel
-// (cv::copyMakeBorder BORDER_REPLICATE).
-func pad(img *liveness.Image, p int) *liveness.Image {
-	out := &liveness.Image{W: img.W + 2*p, H: img.H + 2*p}
-	out.Pix = make([]uint8, 3*out.W*out.H)
-	for y := 0; y < out.H; y++ {
-		sy := min(max(y-p, 0), img.H-1)
-		for x := 0; x < out.W; x++ {
-			sx := min(max(x-p, 0), img.W-1)
-			copy(out.Pix[3*(y*out.W+x):3*(y*out.W+x)+3], img.Pix[3*(sy*img.W+sx):])
-		}
-	}
-	return out
-}
-
-// TestResizePadsAtBorders: a crop running past the image equals, byte for byte, the same crop
-// of a replicate-padded copy of the image (inside which it lies); shrunk, enlarged and near 1:1,
-// at every edge and corner, and larger than the image.
-func TestResizePadsAtBorders(t *testing.T) {
-	img := synth(97, 83)
-	const p = 150
-	padded := pad(img, p)
-	var rs liveness.Resizer
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := 0; i < 3000; i++ {
-		n := 1 + rng.IntN(200)
-		x1 := -n + 1 + rng.IntN(img.W+n-1)
-		y1 := -n + 1 + rng.IntN(img.H+n-1)
-		if i%10 == 0 { // bigger than the image
-			n = 100 + rng.IntN(140)
-			x1, y1 = -rng.IntN(n-img.W+1), -rng.IntN(n-img.H+1)
-		}
-		r := Rect{X1: x1, Y1: y1, X2: x1 + n - 1, Y2: y1 + n - 1}
-		side := []int{62, 17, 200}[rng.IntN(3)]
-		got := &liveness.Image{W: side, H: side}
-		if err := rs.Resize(got, img, r); err != nil {
-			t.Fatalf("%v: %v", r, err)
-		}
-		want := &liveness.Image{W: side, H: side}
-		if err := rs.Resize(want, padded, Rect{X1: r.X1 + p, Y1: r.Y1 + p, X2: r.X2 + p, Y2: r.Y2 + p}); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got.Pix, want.Pix) {
-			t.Fatalf("%v → %d²: differs from the same crop of the padded image", r, side)
-		}
-	}
-	if err := rs.Resize(&liveness.Image{W: 62, H: 62}, img, Rect{X1: 97, Y1: 0, X2: 120, Y2: 23}); err == nil {
-		t.Error("a rectangle right of the image was accepted")
-	}
-	if err := rs.Resize(&liveness.Image{W: 62, H: 62}, img, Rect{X1: 5, Y1: 5, X2: 4, Y2: 20}); err == nil {
-		t.Error("an empty rectangle was accepted")
-	}
-}
-
 // TestCropCentredAtBorder: a face box in a corner still lands in the middle of the model's
 // input: a white box drawn at the image's corner on black comes out as the centre of the crop,
-// with the replicated edge around it.
+// with the replicated edge around it. (models/prep tests the resize itself against OpenCV.)
 func TestCropCentredAtBorder(t *testing.T) {
-	img := &liveness.Image{W: 200, H: 150, Pix: make([]uint8, 3*200*150)}
+	img := &prep.Image{W: 200, H: 150, Pix: make([]uint8, 3*200*150)}
 	box := [4]float32{0, 0, 40, 40} // the white square [0, 40)²
 	for y := 0; y < 40; y++ {
 		for x := 0; x < 40; x++ {
@@ -250,8 +112,8 @@ func TestCropCentredAtBorder(t *testing.T) {
 	if r != (Rect{X1: -20, Y1: -20, X2: 59, Y2: 59}) {
 		t.Fatalf("rect %v", r)
 	}
-	var rs liveness.Resizer
-	dst := &liveness.Image{W: 62, H: 62}
+	var rs prep.Resizer
+	dst := &prep.Image{W: 62, H: 62}
 	if err := rs.Resize(dst, img, r); err != nil {
 		t.Fatal(err)
 	}

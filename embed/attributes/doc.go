@@ -10,6 +10,6 @@
 // is not an age-verification or minor/adult check and must never be offered as one. Estimates at
 // the ends of its outputs are flagged out_of_range; one under 18 gets no band.
 //
-// It imports embed (Image, Planar) and liveness (its OpenCV-exact crop resize); it must not import
-// engine or api.
+// It imports embed (Image, Planar) and models/prep (the OpenCV-exact crop resize it shares with
+// liveness); it must not import engine, api or liveness.
 package attributes
