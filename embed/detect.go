@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"vigil/embed/vec"
+	"vigil/models"
 	"vigil/models/ort"
 )
 
@@ -48,19 +49,30 @@ type DetectOptions struct {
 }
 
 // DefaultDetectOptions returns the defaults, chosen by measurement on shared/faces
-// (TestDetectPairsFull and TestDetectMeasure* in detect_test.go re-run them):
+// (TestDetectPairsFull and TestDetectMeasure* in detect_test.go re-run them, on the detector
+// VIGIL_TEST_DETECTOR names). They serve both of the manifest's detectors, YuNet 2023mar (the
+// default, see embed.DefaultConfig) and 2022mar:
 //
-//   - ScoreThreshold 0.7. In the 2,417 LFW photos of pairs.csv the labelled face never scores
-//     below 0.866, so 0.7 finds all of them with a margin; OpenCV's 0.9 misses 1.2%. The 0.6–0.7
-//     band would add ~4 faces per 100 photos, nearly all cut off by the frame or blurred in the
-//     background, plus a painting's edge on a hi-res portrait. No-face photos score ≤ 0.40.
+//   - ScoreThreshold 0.7. 2023mar: in the 2,417 LFW photos of pairs.csv the labelled face never
+//     scores below 0.866, so 0.7 finds all of them with a margin; OpenCV's 0.9 misses 1.2%. The
+//     0.6–0.7 band would add ~4 faces per 100 photos, nearly all cut off by the frame or blurred
+//     in the background, plus a painting's edge on a hi-res portrait. No-face photos score ≤ 0.40
+//     upright and ≤ 0.63 with the rotation search or the second look.
+//     2022mar scores most faces exactly 1 (see run2022) and leaves no clean gap: its labelled LFW
+//     faces go down to 0.698 (36 of them under 0.8; OpenCV's 0.9 misses 8.9%), while its false
+//     faces reach 0.68 (a 1600×1200 flat canvas's top edge at full size: 0.67; hubble_deep_field
+//     turned: 0.68), 0.73 on that canvas turned, and the cat's face in chelsea.png scores 0.78.
+//     0.7 keeps 2,416 of the 2,417 LFW faces (Isaiah_Washington_0002, 0.698, is lost) and rejects
+//     every no-face photo but the cat; the 0.6–0.7 band would add ~3 faces per 100 LFW photos.
 //   - NMSThreshold 0.3, OpenCV's.
 //   - MaxSide 640, YuNet's training size; its faces of ~10–300 px then span close-ups to group
 //     photos. Large photos get a second look when needed (Detect).
 //   - MinFaceSize 32. pairs.csv verified with MobileFaceNet after shrinking the left photo of
-//     each pair until its face box is h px tall (accuracy / TAR at FAR 1%): as is 99.0 / 98.7,
-//     h=48 98.6 / 98.1, 32 96.6 / 93.4, 24 90.2 / 70.2, 20 82.2 / 50.9. 32 is the knee; a KYC
-//     flow wanting full accuracy should ask for 48.
+//     each pair until its face box is h px tall (accuracy / TAR at FAR 1%), 2023mar: as is
+//     99.0 / 98.7, h=48 98.6 / 98.1, 32 96.6 / 93.4, 24 90.2 / 70.2, 20 82.2 / 50.9; 2022mar
+//     (at ScoreThreshold 0.65, which keeps Isaiah_Washington_0002): as is 99.15 / 99.1, h=48
+//     99.08 / 98.8, 32 97.88 / 96.5, 24 93.04 / 80.6, 20 87.78 / 56.9. 32 is the knee for both;
+//     a KYC flow wanting full accuracy should ask for 48.
 func DefaultDetectOptions() DetectOptions {
 	return DetectOptions{ScoreThreshold: 0.7, NMSThreshold: 0.3, MaxSide: 640, MinFaceSize: 32}
 }
@@ -99,14 +111,16 @@ const (
 	retryFactor = 3    // the second look goes up to 3×MaxSide, see Detect
 )
 
-// Detector finds faces with YuNet 2023mar (BGR, raw 0–255, NCHW, any multiple of 32 per side; the
-// model file must have symbolic spatial dims, see models/onnxedit). It keeps its scratch buffers
+// Detector finds faces with YuNet 2023mar (BGR, raw 0–255, NCHW, any multiple of 32 per side) or
+// YuNet 2022mar (the same input at the photo's own size, see run2022); the model file must have
+// symbolic spatial dims, see models/onnxedit. It keeps its scratch buffers
 // between calls, so the steady state allocates little beyond what ORT returns; they grow to the
 // largest input seen (~45 MB after a second look at 1920×1920). Not safe for concurrent use:
 // each worker owns one. Caller must Close.
 type Detector struct {
 	s     *ort.Session
-	own   bool // Close frees s only when OpenDetector made it
+	own   bool   // Close frees s only when OpenDetector made it
+	dec   string // models.DecoderYuNet2023 or models.DecoderYuNet2022
 	rs    resizer
 	small Image // the photo scaled to fit MaxSide
 	rot   Image // small turned for the rotation search
@@ -117,16 +131,47 @@ type Detector struct {
 // NewDetector wraps a session opened on YuNet 2023mar with input "input" and the outputs in the
 // manifest's order (cls_8, cls_16, cls_32, obj_*, bbox_*, kps_*). The session stays the caller's:
 // close it after the Detector's last use; Detector.Close leaves it open.
-func NewDetector(s *ort.Session) *Detector { return &Detector{s: s} }
+func NewDetector(s *ort.Session) *Detector { return &Detector{s: s, dec: models.DecoderYuNet2023} }
 
-// OpenDetector opens the model file at path (ort.Init must have run) for a Detector that owns
-// the session.
+// NewDetectorWith is NewDetector for a session on a model read by decoder (a models.Decoder*
+// name), opened with input "input" and DetectorOutputs(decoder).
+func NewDetectorWith(s *ort.Session, decoder string) (*Detector, error) {
+	if _, err := DetectorOutputs(decoder); err != nil {
+		return nil, err
+	}
+	return &Detector{s: s, dec: decoder}, nil
+}
+
+// DetectorOutputs returns the output names, in the order Detector decodes them, of a model read
+// by decoder.
+func DetectorOutputs(decoder string) ([]string, error) {
+	switch decoder {
+	case models.DecoderYuNet2023:
+		return yunetOutputs, nil
+	case models.DecoderYuNet2022:
+		return yunet2022Outputs, nil
+	}
+	return nil, fmt.Errorf("detect: unknown decoder %q", decoder)
+}
+
+// OpenDetector opens the YuNet 2023mar model file at path (ort.Init must have run) for a
+// Detector that owns the session.
 func OpenDetector(path string) (*Detector, error) {
-	s, err := ort.Open(path, []string{"input"}, yunetOutputs)
+	return OpenDetectorWith(path, models.DecoderYuNet2023)
+}
+
+// OpenDetectorWith opens the model file at path, read by decoder (a models.Decoder* name), for a
+// Detector that owns the session.
+func OpenDetectorWith(path, decoder string) (*Detector, error) {
+	outs, err := DetectorOutputs(decoder)
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{s: s, own: true}, nil
+	s, err := ort.Open(path, []string{"input"}, outs)
+	if err != nil {
+		return nil, err
+	}
+	return &Detector{s: s, own: true, dec: decoder}, nil
 }
 
 // Close frees the session if the Detector opened it. Idempotent.
@@ -157,7 +202,11 @@ func (d *Detector) Close() error {
 // faces in turned photos (846 of 909 turned LFW photos, scoring up to 0.91, landmarks placed as
 // if upright) while upright faces score 0.87–0.95, so no upright result rules the turns out.
 // The highest score picked the true orientation for all 1,212 photos tried (303 LFW photos,
-// upright and turned three ways).
+// upright and turned three ways). That is 2023mar. 2022mar finds "faces" in all 909 turned
+// photos, many scoring 1 as upright ones do, so the best score would pick the true orientation
+// for only 992 of the 1,212; its orientations are ranked by the face-class probability instead
+// (runView, run2022), which picked it for all 1,212. Without TryRotations, then, a 2022mar
+// detection of a photo stored on its side is a face turned 90°, not ErrNoFace.
 func (d *Detector) Detect(img *Image, opt DetectOptions) ([]Face, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
@@ -193,38 +242,41 @@ func (d *Detector) Detect(img *Image, opt DetectOptions) ([]Face, error) {
 }
 
 // detectAt scales img so its longest side is side and returns the faces of the best-scoring
-// orientation (only upright unless opt.TryRotations), in img's coordinates.
+// orientation (only upright unless opt.TryRotations; the highest key from runView wins), in
+// img's coordinates.
 func (d *Detector) detectAt(img *Image, side int, opt DetectOptions) ([]Face, error) {
 	s := float64(side) / float64(max(img.W, img.H))
 	dw, dh := max(1, int(math.Round(float64(img.W)*s))), max(1, int(math.Round(float64(img.H)*s)))
 	d.rs.resize(img, dw, dh, &d.small)
 	var best []Face
+	var bestKey float32
 	for _, a := range []int{0, 90, 180, 270} {
 		if a != 0 && !opt.TryRotations {
 			break
 		}
-		faces, err := d.detectView(img, a, opt)
+		faces, key, err := d.detectView(img, a, opt)
 		if err != nil {
 			return nil, err
 		}
-		if len(faces) > 0 && (best == nil || faces[0].Score > best[0].Score) {
-			best = faces
+		if len(faces) > 0 && (best == nil || key > bestKey) {
+			best, bestKey = faces, key
 		}
 	}
 	return best, nil
 }
 
 // detectView runs YuNet on d.small turned clockwise by angle and returns the faces after NMS,
-// mapped to src's coordinates. Faces upright in that view are turned by 360-angle in src.
-func (d *Detector) detectView(src *Image, angle int, opt DetectOptions) ([]Face, error) {
+// mapped to src's coordinates, with runView's key. Faces upright in that view are turned by
+// 360-angle in src.
+func (d *Detector) detectView(src *Image, angle int, opt DetectOptions) ([]Face, float32, error) {
 	view := &d.small
 	if angle != 0 {
 		rotateCW(&d.small, angle, &d.rot)
 		view = &d.rot
 	}
-	faces, err := d.run(view, opt)
+	faces, key, err := d.runView(view, opt)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// view → small: undo the rotation in YuNet's convention, where a W-wide line maps x to W-x.
 	sw, sh := float32(d.small.W), float32(d.small.H)
@@ -254,12 +306,27 @@ func (d *Detector) detectView(src *Image, angle int, opt DetectOptions) ([]Face,
 		f.Box = [4]float32{x0*fx - 0.5, y0*fy - 0.5, (x1 - x0) * fx, (y1 - y0) * fy}
 		f.Angle = (360 - angle) % 360
 	}
-	return faces, nil
+	return faces, key, nil
+}
+
+// runView runs the model on view with the Detector's decoder and returns the faces after NMS,
+// in view pixels, and the key that ranks orientations in detectAt: for 2023mar the best face's
+// score; for 2022mar the highest face-class probability (see run2022), since its scores
+// saturate at 1.
+func (d *Detector) runView(view *Image, opt DetectOptions) ([]Face, float32, error) {
+	if d.dec == models.DecoderYuNet2022 {
+		return d.run2022(view, opt)
+	}
+	faces, err := d.run(view, opt)
+	if err != nil || len(faces) == 0 {
+		return faces, 0, err
+	}
+	return faces, faces[0].Score, nil
 }
 
 // run feeds view (zero-padded bottom/right to multiples of 32) to YuNet, decodes every cell as
 // OpenCV ≥ 4.8 FaceDetectorYN does (models/MANIFEST.md §2) and applies NMS. Coordinates are in
-// view pixels. The result is a fresh slice the caller owns.
+// view pixels. The result is a fresh slice the caller owns. 2023mar only; see runView.
 func (d *Detector) run(view *Image, opt DetectOptions) ([]Face, error) {
 	pw := (view.W + yunetAlign - 1) / yunetAlign * yunetAlign
 	ph := (view.H + yunetAlign - 1) / yunetAlign * yunetAlign

@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"math"
@@ -48,14 +49,38 @@ func yunetPath(t testing.TB) string {
 	return p
 }
 
+// newTestDetector opens YuNet 2023mar, or the manifest detector VIGIL_TEST_DETECTOR names (the
+// measurements below run on either).
 func newTestDetector(t testing.TB) *Detector {
 	t.Helper()
-	d, err := OpenDetector(yunetPath(t))
-	if err != nil {
-		t.Fatal(err)
+	return openTestDetector(t, cmp.Or(os.Getenv("VIGIL_TEST_DETECTOR"), "yunet-2023mar"))
+}
+
+func openTestDetector(t testing.TB, name string) *Detector {
+	t.Helper()
+	switch name {
+	case "yunet-2023mar":
+		d, err := OpenDetector(yunetPath(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	case "yunet-2022mar":
+		return newTestDetector2022(t)
 	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	t.Fatalf("no test detector %q", name)
+	return nil
+}
+
+// testDetectors are the manifest's detectors; the behaviour tests run on each.
+var testDetectors = []string{"yunet-2023mar", "yunet-2022mar"}
+
+// forEachDetector runs fn as a subtest per detector.
+func forEachDetector(t *testing.T, fn func(t *testing.T, d *Detector, name string)) {
+	for _, name := range testDetectors {
+		t.Run(name, func(t *testing.T) { fn(t, openTestDetector(t, name), name) })
+	}
 }
 
 // photo decodes a file under shared/faces.
@@ -136,8 +161,9 @@ func checkUpright(t *testing.T, name string, f Face) {
 
 // TestDetectLFW: a deterministic 1-in-25 subset of the pairs.csv photos (the full run is
 // TestDetectPairsFull). Each must give its centred face, upright, sorted by score.
-func TestDetectLFW(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectLFW(t *testing.T) { forEachDetector(t, testDetectLFW) }
+
+func testDetectLFW(t *testing.T, d *Detector, _ string) {
 	opt := DefaultDetectOptions()
 	ps := every(pairsPhotos(t), 25)
 	for _, p := range ps {
@@ -197,8 +223,9 @@ func TestDetectPairsFull(t *testing.T) {
 	}
 }
 
-func TestDetectMultiFace(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectMultiFace(t *testing.T) { forEachDetector(t, testDetectMultiFace) }
+
+func testDetectMultiFace(t *testing.T, d *Detector, _ string) {
 	for _, c := range []struct {
 		rel      string
 		min, max int
@@ -227,8 +254,12 @@ func TestDetectMultiFace(t *testing.T) {
 	}
 }
 
-func TestDetectNoFace(t *testing.T) {
-	d := newTestDetector(t)
+// TestDetectNoFace: the no-face photos give ErrNoFace, upright and with the rotation search, but
+// for one known miss: YuNet 2022mar takes the cat in chelsea.png for a face at 0.78, above any
+// threshold that keeps every LFW face (the lowest scores 0.70; see DefaultDetectOptions).
+func TestDetectNoFace(t *testing.T) { forEachDetector(t, testDetectNoFace) }
+
+func testDetectNoFace(t *testing.T, d *Detector, name string) {
 	files, _ := filepath.Glob(filepath.Join(modeltest.FacesDir(t), "_special", "no_face", "*"))
 	if len(files) == 0 {
 		t.Fatal("no _special/no_face photos")
@@ -239,7 +270,14 @@ func TestDetectNoFace(t *testing.T) {
 		for _, rot := range []bool{false, true} {
 			opt := DefaultDetectOptions()
 			opt.TryRotations = rot
-			if faces, err := d.Detect(img, opt); !errors.Is(err, ErrNoFace) {
+			faces, err := d.Detect(img, opt)
+			if name == "yunet-2022mar" && filepath.Base(rel) == "chelsea.png" {
+				if err == nil {
+					t.Logf("%s (rotations %v): %d faces, best %.3f (known: 2022mar finds the cat)", rel, rot, len(faces), faces[0].Score)
+				}
+				continue
+			}
+			if !errors.Is(err, ErrNoFace) {
 				t.Errorf("%s (rotations %v): %d faces, err %v; want ErrNoFace", rel, rot, len(faces), err)
 			}
 		}
@@ -248,8 +286,9 @@ func TestDetectNoFace(t *testing.T) {
 
 // TestDetectSmallFaces: faces found but under MinFaceSize give ErrFaceTooSmall, and the second
 // look at a larger scale finds the 60-px LFW tile (a ~28-px face) on a 1600×1200 canvas.
-func TestDetectSmallFaces(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectSmallFaces(t *testing.T) { forEachDetector(t, testDetectSmallFaces) }
+
+func testDetectSmallFaces(t *testing.T, d *Detector, _ string) {
 	for _, who := range []string{"Arnold_Schwarzenegger_0011", "Colin_Powell_0153"} {
 		img := photo(t, derived+who+"__tinyface_in_1600x1200.jpg")
 		if _, err := d.Detect(img, DefaultDetectOptions()); !errors.Is(err, ErrFaceTooSmall) {
@@ -279,19 +318,21 @@ func TestDetectSmallFaces(t *testing.T) {
 }
 
 // TestDetectLargePhoto: a 1920×1080 photo is detected on a 640×360 copy; the result must be in
-// source pixels, agreeing with a detection at twice that resolution.
-func TestDetectLargePhoto(t *testing.T) {
-	d := newTestDetector(t)
+// source pixels, agreeing with the same face detected at twice that resolution (where 2022mar
+// also reports a small face in the background).
+func TestDetectLargePhoto(t *testing.T) { forEachDetector(t, testDetectLargePhoto) }
+
+func testDetectLargePhoto(t *testing.T, d *Detector, _ string) {
 	img := photo(t, obama1080p)
 	faces, err := d.Detect(img, DefaultDetectOptions())
 	if err != nil || len(faces) != 1 {
 		t.Fatalf("%d faces, %v; want 1", len(faces), err)
 	}
 	ref, err := d.detectAt(img, 1280, DefaultDetectOptions())
-	if err != nil || len(ref) != 1 {
+	if err != nil || len(ref) == 0 {
 		t.Fatalf("at 1280: %d faces, %v", len(ref), err)
 	}
-	f, r := faces[0], ref[0]
+	f, r := faces[0], slices.MaxFunc(ref, func(a, b Face) int { return cmpF(iou(a.Box, faces[0].Box), iou(b.Box, faces[0].Box)) })
 	checkUpright(t, obama1080p, f)
 	for k := range f.Landmarks {
 		if d := math.Hypot(float64(f.Landmarks[k][0]-r.Landmarks[k][0]), float64(f.Landmarks[k][1]-r.Landmarks[k][1])); d > 0.05*float64(r.Box[3]) {
@@ -304,11 +345,13 @@ func TestDetectLargePhoto(t *testing.T) {
 }
 
 // TestDetectRotations: the derived photos turned 90° either way or 180° give no face upright
-// (YuNet scores them under 0.6) and, with TryRotations, the right Angle and landmarks in the
-// turned photo's own coordinates: they match the upright photo's, turned, and Align makes the
-// same crop from either.
-func TestDetectRotations(t *testing.T) {
-	d := newTestDetector(t)
+// with 2023mar (it scores them under 0.6; 2022mar does find "faces" there, up to 1.0, so a photo
+// whose orientation was lost needs TryRotations with it) and, with TryRotations, the right Angle
+// and landmarks in the turned photo's own coordinates: they match the upright photo's, turned,
+// and Align makes the same crop from either.
+func TestDetectRotations(t *testing.T) { forEachDetector(t, testDetectRotations) }
+
+func testDetectRotations(t *testing.T, d *Detector, det string) {
 	var a, b Image
 	for _, who := range []string{"Arnold_Schwarzenegger_0011", "Colin_Powell_0153"} {
 		up := photo(t, derived+who+"__png.png")
@@ -329,7 +372,9 @@ func TestDetectRotations(t *testing.T) {
 		} {
 			name := who + "__" + c.variant
 			img := photo(t, derived+name+".jpg")
-			if faces, err := d.Detect(img, DefaultDetectOptions()); !errors.Is(err, ErrNoFace) {
+			if faces, err := d.Detect(img, DefaultDetectOptions()); det == "yunet-2022mar" && err == nil {
+				t.Logf("%s upright only: %d faces, best %.3f", name, len(faces), faces[0].Score)
+			} else if !errors.Is(err, ErrNoFace) {
 				t.Errorf("%s upright only: %d faces, %v; want ErrNoFace", name, len(faces), err)
 			}
 			opt := DefaultDetectOptions()
@@ -359,8 +404,9 @@ func TestDetectRotations(t *testing.T) {
 }
 
 // TestDetectUprightWithRotations: upright photos stay at angle 0 when the rotation search runs.
-func TestDetectUprightWithRotations(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectUprightWithRotations(t *testing.T) { forEachDetector(t, testDetectUprightWithRotations) }
+
+func testDetectUprightWithRotations(t *testing.T, d *Detector, _ string) {
 	opt := DefaultDetectOptions()
 	opt.TryRotations = true
 	for _, p := range every(pairsPhotos(t), 200) {
@@ -376,8 +422,9 @@ func TestDetectUprightWithRotations(t *testing.T) {
 // W-1-x when pixel centres sit at integers; YuNet's raw points satisfy x + x' ≈ W instead
 // (mean x + x' - W: 0.19 over all 2,417 pairs.csv photos), so they put centres at i+0.5, and
 // Detect's half-pixel shift must bring the mean of x + x' - (W-1) to ~0, not to -1 or +1.
-func TestDetectCoordinateConvention(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectCoordinateConvention(t *testing.T) { forEachDetector(t, testDetectCoordinateConvention) }
+
+func testDetectCoordinateConvention(t *testing.T, d *Detector, _ string) {
 	swap := [5]int{1, 0, 2, 4, 3} // mirroring swaps the subject's right and left
 	var sum float64
 	n := 0
@@ -416,7 +463,7 @@ func TestDetectCoordinateConvention(t *testing.T) {
 // so there each face must match OpenCV's by IoU >= 0.8 with landmarks within 3 px.
 func TestDetectMatchesOpenCV(t *testing.T) {
 	g := loadAlignGolden(t)
-	d := newTestDetector(t)
+	d := openTestDetector(t, "yunet-2023mar")
 	opt := DefaultDetectOptions()
 	opt.ScoreThreshold, opt.NMSThreshold = g.Detect.ScoreThreshold, g.Detect.NMSThreshold
 	worst := map[bool][2]float64{} // png? → max coordinate, score diff
@@ -468,8 +515,9 @@ func maxAbsDiff(a, b []float32) float64 {
 	return m
 }
 
-func TestDetectBadInput(t *testing.T) {
-	d := newTestDetector(t)
+func TestDetectBadInput(t *testing.T) { forEachDetector(t, testDetectBadInput) }
+
+func testDetectBadInput(t *testing.T, d *Detector, _ string) {
 	good := DefaultDetectOptions()
 	for _, c := range []struct {
 		img *Image
@@ -775,4 +823,82 @@ func mean(v []float64) float64 {
 		s += x
 	}
 	return s / float64(len(v))
+}
+
+// TestDetectMeasureScores: the scores behind ScoreThreshold. Over every pairs.csv photo, the
+// centred (labelled) face's score, and how many other faces each score band adds; over the
+// _special/no_face photos, the best score in any orientation. VIGIL_TEST_DETECTOR picks the
+// detector (default yunet-2023mar).
+func TestDetectMeasureScores(t *testing.T) {
+	measuring(t)
+	d := newTestDetector(t)
+	opt := DefaultDetectOptions()
+	opt.ScoreThreshold, opt.MinFaceSize = 0.3, 0
+	bands := []float32{0.3, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.01}
+	centre := make([]int, len(bands))
+	other := make([]int, len(bands))
+	band := func(s float32) int {
+		for i := len(bands) - 1; i >= 0; i-- {
+			if s >= bands[i] {
+				return i
+			}
+		}
+		return 0
+	}
+	var scores []float64
+	ps := pairsPhotos(t)
+	for _, p := range ps {
+		img := photo(t, p)
+		faces, err := d.Detect(img, opt)
+		if err != nil {
+			t.Logf("%s: %v", p, err)
+			continue
+		}
+		c := centred(faces, img)
+		if c.Score < 0.8 {
+			t.Logf("%s: centred face scores %.3f", p, c.Score)
+		}
+		centre[band(c.Score)]++
+		scores = append(scores, float64(c.Score))
+		for _, f := range faces {
+			if f != c {
+				other[band(f.Score)]++
+			}
+		}
+	}
+	slices.Sort(scores)
+	t.Logf("%d photos: centred face score min %.3f, 0.1%% %.3f, 1%% %.3f, median %.3f",
+		len(ps), scores[0], scores[len(scores)/1000], scores[len(scores)/100], scores[len(scores)/2])
+	for i := 0; i+1 < len(bands); i++ {
+		t.Logf("score [%.2f, %.2f): centred faces %d, other faces %d (%.1f per 100 photos)",
+			bands[i], bands[i+1], centre[i], other[i], 100*float64(other[i])/float64(len(ps)))
+	}
+	// Both looks Detect may take (the second only when the first finds no usable face), upright
+	// and with the rotation search; on the tiny-face canvases only faces of MinFaceSize count.
+	files, _ := filepath.Glob(filepath.Join(modeltest.FacesDir(t), "_special", "no_face", "*"))
+	files = append(files, filepath.Join(modeltest.FacesDir(t), derived+"Colin_Powell_0153__tinyface_in_1600x1200.jpg"),
+		filepath.Join(modeltest.FacesDir(t), derived+"Arnold_Schwarzenegger_0011__tinyface_in_1600x1200.jpg"))
+	for _, f := range files {
+		rel, _ := filepath.Rel(modeltest.FacesDir(t), f)
+		img := photo(t, rel)
+		long := max(img.W, img.H)
+		for _, rot := range []bool{false, true} {
+			o := opt
+			o.TryRotations = rot
+			var best [2]float32
+			for i, side := range []int{min(long, o.MaxSide), min(long, retryFactor*o.MaxSide)} {
+				faces, err := d.detectAt(img, side, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(rel, "tinyface") {
+					faces, _ = splitSmall(faces, DefaultDetectOptions().MinFaceSize)
+				}
+				if len(faces) > 0 {
+					best[i] = faces[0].Score
+				}
+			}
+			t.Logf("%s (rotations %v): best score %.3f at %d px, %.3f at %d px", rel, rot, best[0], min(long, o.MaxSide), best[1], min(long, retryFactor*o.MaxSide))
+		}
+	}
 }

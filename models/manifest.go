@@ -53,7 +53,35 @@ type Model struct {
 	// (a multiply-add counts 2), counted from the graph; bench uses it to state throughput as a
 	// fraction of the CPU's peak. Optional.
 	GFLOPs float64 `json:"gflops,omitempty"`
-	Derive    *Derive  `json:"derive,omitempty"`     // how File is made from a shipped model
+	// Decoder says how a detector's outputs are read (DecoderYuNet2022 or DecoderYuNet2023).
+	// Optional: when empty, DetectorDecoder infers it from Outputs.
+	Decoder string  `json:"decoder,omitempty"`
+	Derive  *Derive `json:"derive,omitempty"` // how File is made from a shipped model
+}
+
+// Detector decoders: how a detector's raw outputs become faces (see embed's Detector).
+const (
+	// DecoderYuNet2022 is YuNet 2022mar: outputs loc [N,14], conf [N,2], iou [N,1] over
+	// anchor priors, decoded as OpenCV 4.5.4–4.7 FaceDetectorYN does (shared/models/MANIFEST.md §1).
+	DecoderYuNet2022 = "yunet-2022"
+	// DecoderYuNet2023 is YuNet 2023mar: anchor-free cls/obj/bbox/kps outputs at strides 8, 16
+	// and 32, decoded as OpenCV >= 4.8 FaceDetectorYN does (MANIFEST.md §2).
+	DecoderYuNet2023 = "yunet-2023"
+)
+
+// DetectorDecoder returns e's decoder: the manifest's "decoder" field, else the one its outputs
+// identify (loc, conf, iou: yunet-2022; 12 outputs cls_8 ... kps_32: yunet-2023), else "".
+func (e Model) DetectorDecoder() string {
+	if e.Decoder != "" {
+		return e.Decoder
+	}
+	switch {
+	case len(e.Outputs) == 3 && e.Outputs[0] == "loc" && e.Outputs[1] == "conf" && e.Outputs[2] == "iou":
+		return DecoderYuNet2022
+	case len(e.Outputs) == 12 && e.Outputs[0] == "cls_8" && e.Outputs[11] == "kps_32":
+		return DecoderYuNet2023
+	}
+	return ""
 }
 
 // Derive records how a model file is made from a shipped one by a repeatable edit, so that the
@@ -150,6 +178,14 @@ func (m *Manifest) Validate() error {
 		case e.Derive != nil && (filepath.Base(e.Derive.From) != e.Derive.From || e.Derive.From == e.File ||
 			len(e.Derive.SHA256) != 64):
 			return fmt.Errorf("%w %s: derive needs a plain source file name other than file, and its sha256", ErrModel, e.Name)
+		}
+		if e.Role == RoleDetector {
+			if d := e.DetectorDecoder(); d != DecoderYuNet2022 && d != DecoderYuNet2023 {
+				return fmt.Errorf("%w %s: detector decoder %q unknown (want %s or %s, or outputs that imply one)",
+					ErrModel, e.Name, e.Decoder, DecoderYuNet2022, DecoderYuNet2023)
+			}
+		} else if e.Decoder != "" {
+			return fmt.Errorf("%w %s: decoder is for detectors only", ErrModel, e.Name)
 		}
 		switch e.Role {
 		case RoleDetector, RoleEmbedder, RoleLiveness, RoleAttributes:

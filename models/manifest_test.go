@@ -75,3 +75,34 @@ func TestInstall(t *testing.T) {
 		t.Fatal("Install from an empty source succeeded")
 	}
 }
+
+// TestDetectorDecoder: the manifest says how each detector's outputs are read, or its outputs do.
+func TestDetectorDecoder(t *testing.T) {
+	for name, want := range map[string]string{"yunet-2023mar": DecoderYuNet2023, "yunet-2022mar": DecoderYuNet2022} {
+		e, err := Default().Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.DetectorDecoder(); got != want {
+			t.Errorf("%s: decoder %q, want %q", name, got, want)
+		}
+		e.Decoder = ""
+		if got := e.DetectorDecoder(); got != want {
+			t.Errorf("%s without \"decoder\": inferred %q, want %q", name, got, want)
+		}
+	}
+	det := `{"name":"d","role":"detector","file":"d.onnx","sha256":"` + strings.Repeat("0", 64) +
+		`","input":{"name":"input","width":1,"height":1,"color":"bgr","scale":1,"std":[1,1,1]},"outputs":["loc","conf","iou"]}`
+	if _, err := Parse([]byte(`{"models":[` + det + `]}`)); err != nil {
+		t.Fatalf("detector with inferable decoder rejected: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"unknown decoder":         strings.Replace(det, `"outputs"`, `"decoder":"yunet-2021","outputs"`, 1),
+		"outputs unknown":         strings.Replace(det, `["loc","conf","iou"]`, `["boxes"]`, 1),
+		"decoder on non-detector": strings.Replace(strings.Replace(det, `"detector"`, `"liveness"`, 1), `"outputs"`, `"decoder":"yunet-2022","outputs"`, 1),
+	} {
+		if _, err := Parse([]byte(`{"models":[` + bad + `]}`)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -37,6 +37,7 @@ func newFaceFlags(fs *flag.FlagSet) *faceFlags {
 	fs.StringVar(&c.ORT.Device, "ort.device", c.ORT.Device, "execution provider: cpu, cuda or auto")
 	fs.IntVar(&c.ORT.IntraOpThreads, "ort.threads", c.ORT.IntraOpThreads, "threads per model call (0: ORT's default)")
 	fs.BoolVar(&c.ORT.NoSpin, "ort.no-spin", c.ORT.NoSpin, "idle model threads sleep instead of spinning")
+	fs.StringVar(&c.Embed.Detector, "embed.detector", c.Embed.Detector, "detector model (manifest name)")
 	fs.IntVar(&c.Embed.Detectors, "embed.detectors", c.Embed.Detectors, "detector sessions")
 	fs.IntVar(&c.Embed.Batch.Sessions, "embed.sessions", c.Embed.Batch.Sessions, "embedding model sessions")
 	fs.IntVar(&c.Embed.Batch.MaxBatch, "embed.max-batch", c.Embed.Batch.MaxBatch, "most faces per embedding call")
