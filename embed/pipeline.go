@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -34,8 +35,11 @@ type Config struct {
 // detects a 250×250 photo in ~2.1 ms against 2022mar's ~2.9 (BenchmarkDetect250, 2 cores) and
 // reports fewer false faces (see DefaultDetectOptions).
 func DefaultConfig() Config {
-	return Config{ModelsDir: "models", Detector: "yunet-2023mar", Embedder: "mobilefacenet-128", Detectors: 2,
-		Batch: ort.BatcherConfig{Sessions: 1, MaxBatch: 32, QueueSize: 256}, Detect: DefaultDetectOptions()}
+	// A detector and an embedding session per core (up to 8): with one ORT thread per call
+	// (engine.DefaultConfig) that keeps every core busy without oversubscribing them.
+	n := min(max(runtime.NumCPU(), 1), 8)
+	return Config{ModelsDir: "models", Detector: "yunet-2023mar", Embedder: "mobilefacenet-128", Detectors: n,
+		Batch: ort.BatcherConfig{Sessions: n, MaxBatch: 32, QueueSize: 256}, Detect: DefaultDetectOptions()}
 }
 
 // Pipeline owns a pool of detectors and the batched embedder: photo in, faces and embeddings

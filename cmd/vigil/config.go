@@ -71,6 +71,10 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Engine.ORT.Device, "ort.device", c.Engine.ORT.Device, "execution provider: cpu, cuda or auto")
 	fs.IntVar(&c.Engine.ORT.CUDADevice, "ort.cuda-device", c.Engine.ORT.CUDADevice, "CUDA device id")
 	fs.IntVar(&c.Engine.ORT.IntraOpThreads, "ort.threads", c.Engine.ORT.IntraOpThreads, "threads per model call (0: ORT decides)")
+	fs.BoolVar(&c.Engine.ORT.NoSpin, "ort.no-spin", c.Engine.ORT.NoSpin, "idle model threads sleep instead of spinning (with --ort.threads > 1)")
+	fs.IntVar(&c.Engine.Embed.Detectors, "embed.detectors", c.Engine.Embed.Detectors, "detector sessions (photos detected at once)")
+	fs.IntVar(&c.Engine.Embed.Batch.Sessions, "embed.sessions", c.Engine.Embed.Batch.Sessions, "embedding model sessions")
+	fs.IntVar(&c.Engine.Embed.Batch.MaxBatch, "embed.max-batch", c.Engine.Embed.Batch.MaxBatch, "most faces per embedding call")
 	fs.StringVar(&c.LogFormat, "log.format", c.LogFormat, "json or text")
 	fs.StringVar(&c.LogLevel, "log.level", c.LogLevel, "debug, info, warn or error")
 }
