@@ -7,9 +7,9 @@ import (
 	"math"
 	"slices"
 
-	"vigil/embed/vec"
 	"vigil/models"
 	"vigil/models/ort"
+	"vigil/models/vec"
 )
 
 // Face is one detected face in the source image's pixel coordinates, with pixel (i, j)'s centre

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sync"
 
-	"vigil/embed/vec"
 	"vigil/models"
 	"vigil/models/ort"
+	"vigil/models/vec"
 )
 
 // Embedder turns aligned faces into L2-normalised embeddings with the manifest's preprocessing,

@@ -3,7 +3,7 @@ package embed
 import (
 	"math"
 
-	"vigil/embed/vec"
+	"vigil/models/vec"
 )
 
 // taps is a 1-D resampling table: output i reads src[start[i]+k] with weight w[off[i]+k] for

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"sync"
 
-	"vigil/embed/vec"
+	"vigil/models/vec"
 )
 
 // Flat is an exact, brute-force index in Go memory. Safe for concurrent use: searches share a

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"vigil/embed/vec"
+	"vigil/models/vec"
 )
 
 func unit(r *rand.Rand, dim int) []float32 {

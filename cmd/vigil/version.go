@@ -9,10 +9,10 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 
-	"vigil/embed/vec"
 	"vigil/index/faiss"
 	"vigil/index/simd"
 	"vigil/models/ort"
+	"vigil/models/vec"
 )
 
 func version(args []string, w io.Writer) error {

@@ -5,8 +5,9 @@
 // profile. Each kernel has a generic Go version, the reference and what other architectures run,
 // and on amd64 AVX2+FMA and AVX-512 versions in Go assembly (kernels_amd64.s; SumTaps has one
 // AVX2 kernel for both). The widest level the CPU offers is picked once, when the package
-// initialises (Level, Describe). vec imports only index/simd and cpuid, so any package may use
-// it; it must not import anything else of Vigil's.
+// initialises (Level, Describe). vec is a leaf beside models/ort: it imports only index/simd and
+// cpuid, so embed, index and anything above them may use it; it must not import anything else of
+// Vigil's (cmd/vigilbuild/imports.go checks).
 //
 // VIGIL_SIMD=generic|avx2|avx512 in the environment forces a lower level, to compare or to rule
 // the kernels out when chasing a bug; a level the CPU lacks, or an unknown name, is ignored and
