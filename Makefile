@@ -96,8 +96,11 @@ fuzz: deps
 	  echo "fuzz $$t in $$pkg"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-lint: deps
+# Formatting, the import direction of STYLE.md section 1 (rule table in cmd/vigilbuild/imports.go;
+# make test checks it too, through that package's test), and go vet.
+lint: deps $(VIGILBUILD)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(VIGILBUILD) imports
 	$(GO) vet ./...
 
 # For go commands run by hand: eval "$$(make -s env)"

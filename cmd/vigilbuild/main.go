@@ -5,6 +5,8 @@
 //	vigilbuild cflags LEVEL                  print GCC flags for LEVEL
 //	vigilbuild models -from DIR -to DIR [-manifest FILE]
 //	                                         copy every model of the manifest, checking sha256
+//	vigilbuild imports [-root DIR]           check that imports point the way STYLE.md section 1
+//	                                         says (rule table in imports.go; make lint runs it)
 package main
 
 import (
@@ -28,7 +30,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: vigilbuild simd | cflags LEVEL | models -from DIR -to DIR")
+		return errors.New("usage: vigilbuild simd | cflags LEVEL | models -from DIR -to DIR | imports [-root DIR]")
 	}
 	switch args[0] {
 	case "simd":
@@ -46,6 +48,8 @@ func run(args []string) error {
 		return nil
 	case "models":
 		return installModels(args[1:])
+	case "imports":
+		return importsCmd(args[1:])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
