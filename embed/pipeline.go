@@ -21,6 +21,9 @@ type Config struct {
 	Detectors int    // detector sessions (images detected at once)
 	Batch     ort.BatcherConfig
 	Detect    DetectOptions
+	// Flip also embeds the mirrored crop and sums the two (the "flip test" of face recognition
+	// evaluations): steadier embeddings for twice the embedding work.
+	Flip bool
 }
 
 // DefaultConfig returns the shipped model choice. The detector is YuNet 2023mar. The manifest
@@ -118,7 +121,36 @@ func (p *Pipeline) Detect(ctx context.Context, img *Image, opt *DetectOptions) (
 func (p *Pipeline) Embed(ctx context.Context, img *Image, f Face) ([]float32, error) {
 	crop := &Image{W: AlignSize, H: AlignSize, Pix: make([]uint8, 3*AlignSize*AlignSize)}
 	Align(img, f.Landmarks, crop)
-	return p.emb.Embed(ctx, crop)
+	if !p.cfg.Flip {
+		return p.emb.Embed(ctx, crop)
+	}
+	mirror := &Image{W: AlignSize, H: AlignSize, Pix: make([]uint8, 3*AlignSize*AlignSize)}
+	for y := range AlignSize {
+		src := crop.Pix[3*AlignSize*y : 3*AlignSize*(y+1)]
+		dst := mirror.Pix[3*AlignSize*y : 3*AlignSize*(y+1)]
+		for x := range AlignSize {
+			copy(dst[3*x:3*x+3], src[3*(AlignSize-1-x):3*(AlignSize-x)])
+		}
+	}
+	var b []float32
+	var errB error
+	done := make(chan struct{})
+	go func() { // both in flight at once: the batcher runs them in one call
+		defer close(done)
+		b, errB = p.emb.Embed(ctx, mirror)
+	}()
+	a, err := p.emb.Embed(ctx, crop)
+	<-done
+	if err = errors.Join(err, errB); err != nil {
+		return nil, err
+	}
+	for i := range a {
+		a[i] += b[i]
+	}
+	if !Normalize(a) {
+		return nil, fmt.Errorf("embed: zero embedding after the flip sum")
+	}
+	return a, nil
 }
 
 // EmbedFaces aligns and embeds every face of img at once, so the batched embedder can run them

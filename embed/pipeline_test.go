@@ -160,3 +160,49 @@ func TestPlanarMatchesFormula(t *testing.T) {
 		t.Fatal("Normalize accepted a zero or NaN vector")
 	}
 }
+
+// TestEmbedFlip: with Flip the embedding is the normalised sum of the crop's and its mirror's: unit
+// length, close to the plain one but not equal.
+func TestEmbedFlip(t *testing.T) {
+	plain := openPipeline(t)
+	cfg := DefaultConfig()
+	cfg.ModelsDir, cfg.Flip = modeltest.ModelsDir(t), true
+	flip, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flip.Close()
+	data, err := os.ReadFile(filepath.Join(modeltest.FacesDir(t), "Adam_Sandler", "Adam_Sandler_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Decode(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	emb := func(p *Pipeline, im *Image) []float32 {
+		faces, err := p.Detect(ctx, im, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := p.Embed(ctx, im, central(im, faces))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	dot := func(a, b []float32) (s float64) {
+		for i := range a {
+			s += float64(a[i]) * float64(b[i])
+		}
+		return s
+	}
+	f, p := emb(flip, img), emb(plain, img)
+	if n := dot(f, f); math.Abs(n-1) > 1e-4 {
+		t.Errorf("|flip|² = %v", n)
+	}
+	if c := dot(f, p); c < 0.9 || c > 0.9999 {
+		t.Errorf("cos(flip, plain) = %.4f, want close to but not 1", c)
+	}
+}

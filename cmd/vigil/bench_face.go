@@ -41,6 +41,15 @@ func newFaceFlags(fs *flag.FlagSet) *faceFlags {
 	fs.IntVar(&c.Embed.Detectors, "embed.detectors", c.Embed.Detectors, "detector sessions")
 	fs.IntVar(&c.Embed.Batch.Sessions, "embed.sessions", c.Embed.Batch.Sessions, "embedding model sessions")
 	fs.IntVar(&c.Embed.Batch.MaxBatch, "embed.max-batch", c.Embed.Batch.MaxBatch, "most faces per embedding call")
+	fs.Func("detect.score", "lowest face score kept (default: embed.DefaultDetectOptions)", func(v string) error {
+		x, err := strconv.ParseFloat(v, 32)
+		if err != nil || x <= 0 || x > 1 {
+			return fmt.Errorf("want a score in (0, 1]")
+		}
+		c.Embed.Detect.ScoreThreshold = float32(x)
+		return nil
+	})
+	fs.BoolVar(&c.Embed.Flip, "embed.flip", c.Embed.Flip, "also embed each face mirrored and sum the two")
 	f.peer = fs.String("peer", "", "also run this reference script (shared/peers/opencv_peer.py) on the same input and report Vigil's figures as ratios to it")
 	f.peerPython = fs.String("peer-python", "/usr/bin/python3", "interpreter for --peer (Debian's, which has python3-opencv)")
 	return f
