@@ -559,7 +559,15 @@ func ingest(cfg IndexConfig, sopt store.Options, copt catalog.Options, r *IndexR
 				return
 			case <-t.C:
 				pending, _ := cat.Pending(benchOrg, benchColl)
-				logf("ingest: indexing, %d batches queued, %.0fs since the start", pending, time.Since(t0).Seconds())
+				st, _ := cat.Stats(benchOrg, benchColl)
+				state := st.Kind
+				switch {
+				case st.Rebuilding && st.Kind == "flat":
+					state += ", switching to HNSW in the background (searches stay exact meanwhile)"
+				case st.Rebuilding:
+					state += ", rebuilding in the background"
+				}
+				logf("ingest: indexing, %d batches queued, index %s; %.0fs since the start", pending, state, time.Since(t0).Seconds())
 			}
 		}
 	}()
