@@ -107,9 +107,8 @@ func (x *Index) Search(queries []float32, k int) (scores []float32, ids []int64,
 
 // searchOne runs a single query on the calling thread alone. FAISS parallelises a search over
 // its queries, but still starts an OpenMP team for one: every thread of it wakes, and idle ones
-// spin, taking cores from concurrent searches and index builds (a 1M-vector HNSW build took
-// over 20 % longer with one probe search every 200 ms). OpenMP's thread count is per OS thread, so
-// the goroutine stays on its thread while the count is 1.
+// spin, taking cores from concurrent searches and index builds. OpenMP's thread count is per OS
+// thread, so the goroutine stays on its thread while the count is 1.
 func (x *Index) searchOne(q []float32, k int) ([]float32, []int64, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
