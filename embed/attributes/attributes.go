@@ -45,7 +45,7 @@ type Config struct {
 	MinFaceSize int
 }
 
-// DefaultMinFaceSize is where SmallFace starts. Measured (bench/RESULTS-age.md, "small faces"):
+// DefaultMinFaceSize is where SmallFace starts. Measured (bench/RESULTS.md, "small faces"):
 // the 719 labelled LFW photos shrunk (area averaging) until the median face box was 99 down to
 // 23 px. An estimate moves by about 2 years on average with any resampling (99 px: 2.0), and
 // that drift grows slowly down to 45 px (2.7), then faster: 41 px 3.1, 37 px 3.4, 34 px 3.8,
@@ -93,7 +93,7 @@ func (r Result) Flags() []string {
 	return f
 }
 
-// The model saturates at both ends (bench/RESULTS-age.md): on 719 LFW faces of people aged 20–80
+// The model saturates at both ends (bench/RESULTS.md): on 719 LFW faces of people aged 20–80
 // its estimates ran only from 20.07 to 69.5. At the floor an estimate says no more than "looks
 // young": under 21 the true ages were 20–60, and a minor would land there too. Near the ceiling
 // it says no more than "looks old": at 65 and over the true ages were 60–80, mostly over 75 (the

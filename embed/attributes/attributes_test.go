@@ -179,7 +179,7 @@ func TestEstimateManyMatchesEstimate(t *testing.T) {
 // year; shared/faces/MANIFEST.md): the gender is right on at least 90 % of the photos and on
 // most of each person's, the estimates are adult ages, and the older group is estimated older on
 // average. It guards against a wrong colour order, scale or output order (a swapped gender
-// output fails every photo), not the model's accuracy, which bench/RESULTS-age.md measures: the
+// output fails every photo), not the model's accuracy, which bench/RESULTS.md measures: the
 // model gets 3 % of genders wrong (here 2 of Anna Kournikova's 6 photos and 1 of Jimmy Carter's).
 func TestKnownPeople(t *testing.T) {
 	e := openEstimator(t, nil)

@@ -14,7 +14,7 @@ type Rect = prep.Rect
 // pixels (rounded, at least 1), centred on the box's centre (x+w/2, y+h/2), with pixel i
 // covering [i, i+1). The manifest (shared/models/MANIFEST.md section 5) asks for a square around
 // the box; OMZ's demo uses 1.2× its own detector's boxes, and with YuNet's smaller boxes
-// 0.9–1.2× were measured (bench/RESULTS-age.md). At a border the square is not shifted or
+// 0.9–1.2× were measured (bench/RESULTS.md). At a border the square is not shifted or
 // clipped, which would move or stretch the face: it may run past the image, and the resize
 // repeats the edge pixels there. The box must be finite, have positive size and overlap the
 // image.

@@ -4,7 +4,7 @@
 // models/ort Batcher, and reports an age in years, an age band, a gender with its probability,
 // and flags saying when not to trust the estimate.
 //
-// The estimate is coarse: 10.9 years mean absolute error on 719 LFW photos (bench/RESULTS-age.md),
+// The estimate is coarse: 10.9 years mean absolute error on 719 LFW photos (bench/RESULTS.md),
 // 20 years for people over 65, pulled toward the middle, and the model is valid for adults of
 // 18–75 only. Its outputs bottom out at about 20, so it cannot tell a minor from a young adult: it
 // is not an age-verification or minor/adult check and must never be offered as one. Estimates at
