@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"vigil/embed"
+	"vigil/models/vec"
 )
 
 // Pick chooses which detected face of a photo stands for it.
@@ -277,13 +278,7 @@ func (r *AccuracyResult) allPairs(files []string, vecs [][]float32) {
 }
 
 // cosine of two unit vectors.
-func cosine(a, b []float32) float64 {
-	var s float32
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return float64(s)
-}
+func cosine(a, b []float32) float64 { return float64(vec.Dot(a, b)) }
 
 // Table writes r for people.
 func (r *AccuracyResult) Table() string {

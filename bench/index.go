@@ -1004,13 +1004,21 @@ func ompThreads() int {
 }
 
 func cpuModel() string {
+	if m := cpuinfo("model name"); m != "" {
+		return m
+	}
+	return runtime.GOARCH
+}
+
+// cpuinfo is the first value of key in /proc/cpuinfo, or "".
+func cpuinfo(key string) string {
 	b, _ := os.ReadFile("/proc/cpuinfo")
 	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == key {
 			return strings.TrimSpace(v)
 		}
 	}
-	return runtime.GOARCH
+	return ""
 }
 
 // rssMB is the process's resident set (VmRSS), in MiB; -1 if unknown.

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 
 	"github.com/klauspost/cpuid/v2"
 
@@ -36,12 +34,6 @@ func PeakGFLOPS() float64 {
 }
 
 func procMHz() float64 {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "cpu MHz" {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return 0
+	f, _ := strconv.ParseFloat(cpuinfo("cpu MHz"), 64)
+	return f
 }

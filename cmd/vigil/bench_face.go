@@ -22,7 +22,8 @@ import (
 	"vigil/models/ort"
 )
 
-// faceFlags are the model and runtime flags the face benchmarks share with serve.
+// faceFlags are the face benchmarks' flags: serve's model and runtime flags (config.modelFlags)
+// plus their own.
 type faceFlags struct {
 	cfg        config
 	peer       *string
@@ -31,16 +32,8 @@ type faceFlags struct {
 
 func newFaceFlags(fs *flag.FlagSet) *faceFlags {
 	f := &faceFlags{cfg: defaultConfig()}
+	f.cfg.modelFlags(fs)
 	c := &f.cfg.Engine
-	fs.StringVar(&c.ModelsDir, "models.dir", c.ModelsDir, "directory holding the model files")
-	fs.StringVar(&c.ORT.Library, "ort.library", c.ORT.Library, "path to libonnxruntime.so (a GPU build for CUDA)")
-	fs.StringVar(&c.ORT.Device, "ort.device", c.ORT.Device, "execution provider: cpu, cuda or auto")
-	fs.IntVar(&c.ORT.IntraOpThreads, "ort.threads", c.ORT.IntraOpThreads, "threads per model call (0: ORT's default)")
-	fs.BoolVar(&c.ORT.NoSpin, "ort.no-spin", c.ORT.NoSpin, "idle model threads sleep instead of spinning")
-	fs.StringVar(&c.Embed.Detector, "embed.detector", c.Embed.Detector, "detector model (manifest name)")
-	fs.IntVar(&c.Embed.Detectors, "embed.detectors", c.Embed.Detectors, "detector sessions")
-	fs.IntVar(&c.Embed.Batch.Sessions, "embed.sessions", c.Embed.Batch.Sessions, "embedding model sessions")
-	fs.IntVar(&c.Embed.Batch.MaxBatch, "embed.max-batch", c.Embed.Batch.MaxBatch, "most faces per embedding call")
 	fs.Func("detect.score", "lowest face score kept (default: embed.DefaultDetectOptions)", func(v string) error {
 		x, err := strconv.ParseFloat(v, 32)
 		if err != nil || x <= 0 || x > 1 {
@@ -58,13 +51,17 @@ func newFaceFlags(fs *flag.FlagSet) *faceFlags {
 // open starts ONNX Runtime and the detection + embedding pipeline.
 func (f *faceFlags) open() (*embed.Pipeline, *models.Manifest, error) {
 	c := f.cfg.Engine
+	man, err := models.Load(c.ManifestPath)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := ort.Init(c.ORT); err != nil {
 		return nil, nil, err
 	}
 	ec := c.Embed
-	ec.ModelsDir, ec.Manifest = c.ModelsDir, models.Default()
+	ec.ModelsDir, ec.Manifest = c.ModelsDir, man
 	p, err := embed.Open(ec)
-	return p, ec.Manifest, err
+	return p, man, err
 }
 
 // runPeer runs the reference script with args and decodes the JSON it prints.

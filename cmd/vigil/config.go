@@ -63,6 +63,14 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Engine.DataDir, "data.dir", c.Engine.DataDir, "data directory (badger database, index snapshots)")
 	fs.BoolVar(&c.Engine.SyncWrites, "data.sync-writes", c.Engine.SyncWrites, "fsync each commit (an acknowledged face survives power loss)")
 	fs.DurationVar(&c.Engine.SnapshotEvery, "index.snapshot-every", c.Engine.SnapshotEvery, "how often changed indexes are saved (0: only at shutdown)")
+	c.modelFlags(fs)
+	fs.StringVar(&c.LogFormat, "log.format", c.LogFormat, "json or text")
+	fs.StringVar(&c.LogLevel, "log.level", c.LogLevel, "debug, info, warn or error")
+}
+
+// modelFlags registers the flags that choose the models and how they run: serve's, and the face
+// benchmarks' (bench_face.go).
+func (c *config) modelFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Engine.ModelsDir, "models.dir", c.Engine.ModelsDir, "directory holding the model files")
 	fs.StringVar(&c.Engine.ManifestPath, "models.manifest", c.Engine.ManifestPath, "model manifest JSON (default: the embedded one)")
 	fs.StringVar(&c.Engine.Embed.Detector, "embed.detector", c.Engine.Embed.Detector, "detector model (manifest name)")
@@ -75,8 +83,6 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Engine.Embed.Detectors, "embed.detectors", c.Engine.Embed.Detectors, "detector sessions (photos detected at once)")
 	fs.IntVar(&c.Engine.Embed.Batch.Sessions, "embed.sessions", c.Engine.Embed.Batch.Sessions, "embedding model sessions")
 	fs.IntVar(&c.Engine.Embed.Batch.MaxBatch, "embed.max-batch", c.Engine.Embed.Batch.MaxBatch, "most faces per embedding call")
-	fs.StringVar(&c.LogFormat, "log.format", c.LogFormat, "json or text")
-	fs.StringVar(&c.LogLevel, "log.level", c.LogLevel, "debug, info, warn or error")
 }
 
 // envName maps a flag name to its environment variable: http.addr -> VIGIL_HTTP_ADDR.
