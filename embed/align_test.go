@@ -184,3 +184,40 @@ func TestAlignDegenerate(t *testing.T) {
 		}
 	}
 }
+
+// TestAlignLandmarks: the pipeline's landmarks are Face's plus half a pixel along the face's own
+// axes: exactly (0.5, 0.5) for an upright face, and turned with the face, so a photo turned by a
+// quarter turn gets the landmarks (hence the crop) of its upright twin, turned.
+func TestAlignLandmarks(t *testing.T) {
+	up := Face{Landmarks: [5][2]float32{{40, 50}, {80, 52}, {60, 70}, {45, 90}, {76, 91}}}
+	got := up.alignLandmarks()
+	for k := range got {
+		if got[k] != [2]float32{up.Landmarks[k][0] + 0.5, up.Landmarks[k][1] + 0.5} {
+			t.Fatalf("upright landmark %d: %v from %v, want +0.5 each way", k, got[k], up.Landmarks[k])
+		}
+	}
+	const W, H = 200, 150 // the upright photo; pixel centres at integers, as Face has them
+	for _, c := range []struct {
+		angle int
+		turn  func(p [2]float32) [2]float32 // upright photo → the photo turned clockwise by angle
+	}{
+		{90, func(p [2]float32) [2]float32 { return [2]float32{H - 1 - p[1], p[0]} }},
+		{180, func(p [2]float32) [2]float32 { return [2]float32{W - 1 - p[0], H - 1 - p[1]} }},
+		{270, func(p [2]float32) [2]float32 { return [2]float32{p[1], W - 1 - p[0]} }},
+	} {
+		var turned Face
+		for k, p := range up.Landmarks {
+			turned.Landmarks[k] = c.turn(p)
+		}
+		a := turned.alignLandmarks()
+		for k := range a {
+			if want := c.turn(got[k]); math.Abs(float64(a[k][0]-want[0])) > 1e-4 || math.Abs(float64(a[k][1]-want[1])) > 1e-4 {
+				t.Errorf("turned %d°: landmark %d at %v, want the upright one turned, %v", c.angle, k, a[k], want)
+			}
+		}
+	}
+	var zero Face // coincident landmarks: treated as upright, no NaN
+	if z := zero.alignLandmarks(); z[0] != [2]float32{0.5, 0.5} {
+		t.Errorf("coincident landmarks: %v", z[0])
+	}
+}

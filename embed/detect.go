@@ -126,6 +126,9 @@ type Detector struct {
 	rot   Image // small turned for the rotation search
 	in    []float32
 	cand  []Face
+	// marks, when set, places the landmarks of the faces this Detector finds (see relandmark).
+	// Owned: Close closes it.
+	marks *Detector
 }
 
 // NewDetector wraps a session opened on YuNet 2023mar with input "input" and the outputs in the
@@ -184,7 +187,43 @@ func (d *Detector) Close() error {
 		err = d.s.Close()
 	}
 	d.s = nil
+	if d.marks != nil {
+		err = errors.Join(err, d.marks.Close())
+		d.marks = nil
+	}
 	return err
+}
+
+// Landmarker settings (see relandmark): the landmarker looks again at a view where the detector
+// found faces, keeping candidates from landmarkScore, and a face takes the landmarks of the
+// candidate overlapping it most, if their boxes' IoU reaches landmarkIoU.
+const (
+	landmarkScore = 0.5
+	landmarkIoU   = 0.5
+)
+
+// relandmark runs m on view, where another detector found faces (in view pixels), and gives each
+// of them the landmarks of m's best-overlapping face; a face m misses keeps its own. So one model
+// decides where the faces are and another where their eyes, nose and mouth are: see
+// embed.Config.Landmarker for why.
+func (m *Detector) relandmark(view *Image, faces []Face, opt DetectOptions) error {
+	opt.ScoreThreshold = landmarkScore
+	got, _, err := m.runView(view, opt)
+	if err != nil {
+		return fmt.Errorf("landmarks: %w", err)
+	}
+	for i := range faces {
+		best, bi := float32(landmarkIoU), -1
+		for j := range got {
+			if v := iou(faces[i].Box, got[j].Box); v >= best {
+				best, bi = v, j
+			}
+		}
+		if bi >= 0 {
+			faces[i].Landmarks = got[bi].Landmarks
+		}
+	}
+	return nil
 }
 
 // Detect returns the faces in img of at least opt.MinFaceSize, best score first, or an error
@@ -277,6 +316,11 @@ func (d *Detector) detectView(src *Image, angle int, opt DetectOptions) ([]Face,
 	faces, key, err := d.runView(view, opt)
 	if err != nil {
 		return nil, 0, err
+	}
+	if d.marks != nil && len(faces) > 0 {
+		if err := d.marks.relandmark(view, faces, opt); err != nil {
+			return nil, 0, err
+		}
 	}
 	// view → small: undo the rotation in YuNet's convention, where a W-wide line maps x to W-x.
 	sw, sh := float32(d.small.W), float32(d.small.H)

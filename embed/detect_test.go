@@ -68,13 +68,20 @@ func openTestDetector(t testing.TB, name string) *Detector {
 		return d
 	case "yunet-2022mar":
 		return newTestDetector2022(t)
+	case shippedDetector: // as embed.DefaultConfig: 2023mar finds the faces, 2022mar places their landmarks
+		d := openTestDetector(t, "yunet-2023mar")
+		d.marks = newTestDetector2022(t)
+		return d
 	}
 	t.Fatalf("no test detector %q", name)
 	return nil
 }
 
-// testDetectors are the manifest's detectors; the behaviour tests run on each.
-var testDetectors = []string{"yunet-2023mar", "yunet-2022mar"}
+// testDetectors are the manifest's detectors, and the pair the pipeline ships with (see
+// embed.DefaultConfig's Landmarker); the behaviour tests run on each.
+var testDetectors = []string{"yunet-2023mar", "yunet-2022mar", shippedDetector}
+
+const shippedDetector = "yunet-2023mar+2022mar-landmarks"
 
 // forEachDetector runs fn as a subtest per detector.
 func forEachDetector(t *testing.T, fn func(t *testing.T, d *Detector, name string)) {
@@ -348,7 +355,7 @@ func testDetectLargePhoto(t *testing.T, d *Detector, _ string) {
 // with 2023mar (it scores them under 0.6; 2022mar does find "faces" there, up to 1.0, so a photo
 // whose orientation was lost needs TryRotations with it) and, with TryRotations, the right Angle
 // and landmarks in the turned photo's own coordinates: they match the upright photo's, turned,
-// and Align makes the same crop from either.
+// and the pipeline's crop (Align of alignLandmarks) is the same from either.
 func TestDetectRotations(t *testing.T) { forEachDetector(t, testDetectRotations) }
 
 func testDetectRotations(t *testing.T, d *Detector, det string) {
@@ -359,7 +366,7 @@ func testDetectRotations(t *testing.T, d *Detector, det string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		Align(up, ref[0].Landmarks, &a)
+		Align(up, ref[0].alignLandmarks(), &a)
 		W, H := float32(up.W), float32(up.H)
 		for _, c := range []struct {
 			variant string
@@ -393,7 +400,7 @@ func testDetectRotations(t *testing.T, d *Detector, det string) {
 				x, y := c.turn(p[0], p[1])
 				worst = max(worst, math.Hypot(float64(f.Landmarks[k][0]-x), float64(f.Landmarks[k][1]-y)))
 			}
-			Align(img, f.Landmarks, &b)
+			Align(img, f.alignLandmarks(), &b)
 			mean, _ := pixDiff(a.Pix, b.Pix)
 			if worst > 1 || mean > 4 {
 				t.Errorf("%s: landmarks up to %.1f px from the upright photo's, crops differ by %.1f levels on average", name, worst, mean)
@@ -401,6 +408,61 @@ func testDetectRotations(t *testing.T, d *Detector, det string) {
 			t.Logf("%s: score %.2f, angle %d, landmarks within %.1f px of the upright photo's, crop mean |diff| %.1f", name, f.Score, f.Angle, worst, mean)
 		}
 	}
+}
+
+// TestLandmarker: with a landmarker (the shipped pair), Detect keeps the detector's faces, boxes
+// and scores and takes the landmarks of the landmarker's own best-overlapping face.
+func TestLandmarker(t *testing.T) {
+	both := openTestDetector(t, shippedDetector)
+	boxes := openTestDetector(t, "yunet-2023mar")
+	marks := newTestDetector2022(t)
+	lowMarks := DefaultDetectOptions()
+	lowMarks.ScoreThreshold = landmarkScore
+	moved, kept := 0, 0
+	for _, p := range append(every(pairsPhotos(t), 60), "_special/multi_face/multiface.jpg", obama1080p) {
+		img := photo(t, p)
+		got, err := both.Detect(img, DefaultDetectOptions())
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		want, err := boxes.Detect(img, DefaultDetectOptions())
+		if err != nil || len(want) != len(got) {
+			t.Fatalf("%s: %d faces with the landmarker, %d (%v) without", p, len(got), len(want), err)
+		}
+		other, err := marks.Detect(img, lowMarks)
+		if err != nil {
+			t.Fatalf("%s: landmarker alone: %v", p, err)
+		}
+		for i, f := range got {
+			if f.Box != want[i].Box || f.Score != want[i].Score {
+				t.Errorf("%s face %d: box %v score %.3f, detector alone %v %.3f", p, i, f.Box, f.Score, want[i].Box, want[i].Score)
+			}
+			g := slices.MaxFunc(other, func(a, b Face) int { return cmpF(iou(f.Box, a.Box), iou(f.Box, b.Box)) })
+			if iou(f.Box, g.Box) < landmarkIoU { // the landmarker missed it: the detector's own stay
+				if f.Landmarks != want[i].Landmarks {
+					t.Errorf("%s face %d: landmarks %v, want the detector's own %v", p, i, f.Landmarks, want[i].Landmarks)
+				}
+				if f == centred(got, img) && strings.Contains(p, "/") && !strings.HasPrefix(p, "_") {
+					t.Errorf("%s: the landmarker missed the central LFW face", p)
+				}
+				kept++
+				continue
+			}
+			// The landmarker ran on the same scaled copy in both calls: equal up to float rounding.
+			for k := range f.Landmarks {
+				if math.Hypot(float64(f.Landmarks[k][0]-g.Landmarks[k][0]), float64(f.Landmarks[k][1]-g.Landmarks[k][1])) > 1e-3 {
+					t.Errorf("%s face %d: landmark %d at %v, the landmarker's %v", p, i, k, f.Landmarks[k], g.Landmarks[k])
+				}
+			}
+			if f.Landmarks != want[i].Landmarks {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Error("no landmark moved: the landmarker did not run")
+	}
+	t.Logf("%d faces took the landmarker's landmarks, %d (background faces it missed) kept their own", moved, kept)
 }
 
 // TestDetectUprightWithRotations: upright photos stay at angle 0 when the rotation search runs.

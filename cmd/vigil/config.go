@@ -74,6 +74,7 @@ func (c *config) modelFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Engine.ModelsDir, "models.dir", c.Engine.ModelsDir, "directory holding the model files")
 	fs.StringVar(&c.Engine.ManifestPath, "models.manifest", c.Engine.ManifestPath, "model manifest JSON (default: the embedded one)")
 	fs.StringVar(&c.Engine.Embed.Detector, "embed.detector", c.Engine.Embed.Detector, "detector model (manifest name)")
+	fs.StringVar(&c.Engine.Embed.Landmarker, "embed.landmarker", c.Engine.Embed.Landmarker, "detector model whose landmarks align the faces (manifest name; \"\": the detector's own)")
 	fs.StringVar(&c.Engine.Embed.Embedder, "embed.embedder", c.Engine.Embed.Embedder, "embedding model (manifest name)")
 	fs.StringVar(&c.Engine.ORT.Library, "ort.library", c.Engine.ORT.Library, "path to libonnxruntime.so (a GPU build for CUDA)")
 	fs.StringVar(&c.Engine.ORT.Device, "ort.device", c.Engine.ORT.Device, "execution provider: cpu, cuda or auto")
