@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
 
 	"vigil/models"
 	"vigil/models/ort"
@@ -181,7 +180,7 @@ func (p *Pipeline) Embed(ctx context.Context, img *Image, f Face) ([]float32, er
 }
 
 // EmbedFaces aligns and embeds every face of img at once, so the batched embedder can run them
-// in one model call; out[i] belongs to faces[i]. The first error wins.
+// in one model call; out[i] belongs to faces[i]. The first error cancels the rest and is returned.
 func (p *Pipeline) EmbedFaces(ctx context.Context, img *Image, faces []Face) ([][]float32, error) {
 	out := make([][]float32, len(faces))
 	if len(faces) == 1 {
@@ -189,17 +188,11 @@ func (p *Pipeline) EmbedFaces(ctx context.Context, img *Image, faces []Face) ([]
 		out[0] = v
 		return out, err
 	}
-	errs := make([]error, len(faces))
-	var wg sync.WaitGroup
-	for i := range faces {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i], errs[i] = p.Embed(ctx, img, faces[i])
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	err := ort.FanOut(ctx, len(faces), 1, 0, func(ctx context.Context, i int) (err error) {
+		out[i], err = p.Embed(ctx, img, faces[i])
+		return err
+	})
+	return out, err
 }
 
 // Close frees every session. Idempotent.

@@ -275,41 +275,10 @@ func (s *Scorer) ScoreMany(ctx context.Context, img *Image, boxes [][4]float32) 
 // runAll runs every (face, model) job in its own goroutine, with at most s.inflight of each
 // model's at once; the first error cancels the rest.
 func (s *Scorer) runAll(ctx context.Context, img *Image, rects []Rect, probs [][3]float64) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	nm := len(s.models)
-	sems := make([]chan struct{}, nm)
-	for m := range sems {
-		sems[m] = make(chan struct{}, min(s.inflight, len(rects)/nm))
-	}
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	fail := func(err error) {
-		once.Do(func() { first = err; cancel() })
-	}
-	for j := range rects {
-		sem := sems[j%nm]
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if err := ctx.Err(); err != nil { // the caller's, or a failed job's cancel
-			fail(err)
-			break
-		}
-		wg.Add(1)
-		go func(j int) {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.run(ctx, img, rects[j], j%nm, &probs[j]); err != nil {
-				fail(err)
-			}
-		}(j)
-	}
-	wg.Wait()
-	return first
+	return ort.FanOut(ctx, len(rects), nm, s.inflight, func(ctx context.Context, j int) error {
+		return s.run(ctx, img, rects[j], j%nm, &probs[j])
+	})
 }
 
 // run crops r for model m into a pooled input, runs it and softmaxes the logits into p.

@@ -291,36 +291,9 @@ func (e *Estimator) EstimateMany(ctx context.Context, img *embed.Image, boxes []
 // runAll runs every face in its own goroutine, at most e.inflight at once; the first error
 // cancels the rest.
 func (e *Estimator) runAll(ctx context.Context, img *embed.Image, rects []Rect, out []Result) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, min(e.inflight, len(rects)))
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	fail := func(err error) {
-		once.Do(func() { first = err; cancel() })
-	}
-	for j := range rects {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if err := ctx.Err(); err != nil { // the caller's, or a failed job's cancel
-			fail(err)
-			break
-		}
-		wg.Add(1)
-		go func(j int) {
-			defer func() { <-sem; wg.Done() }()
-			if err := e.run(ctx, img, rects[j], &out[j]); err != nil {
-				fail(err)
-			}
-		}(j)
-	}
-	wg.Wait()
-	return first
+	return ort.FanOut(ctx, len(rects), 1, e.inflight, func(ctx context.Context, j int) error {
+		return e.run(ctx, img, rects[j], &out[j])
+	})
 }
 
 // run crops r into a pooled input, runs the model and decodes its outputs into res.
