@@ -262,8 +262,10 @@ func testDetectMultiFace(t *testing.T, d *Detector, _ string) {
 }
 
 // TestDetectNoFace: the no-face photos give ErrNoFace, upright and with the rotation search, but
-// for one known miss: YuNet 2022mar takes the cat in chelsea.png for a face at 0.78, above any
-// threshold that keeps every LFW face (the lowest scores 0.70; see DefaultDetectOptions).
+// for YuNet 2022mar's known false faces: the cat in chelsea.png at 0.78, above any threshold that
+// keeps every LFW face (the lowest scores 0.70; see DefaultDetectOptions), and
+// hubble_deep_field.jpg turned, at 0.68–0.71 depending on the JPEG decoder. The shipped pair
+// leaves the decision to 2023mar and finds none.
 func TestDetectNoFace(t *testing.T) { forEachDetector(t, testDetectNoFace) }
 
 func testDetectNoFace(t *testing.T, d *Detector, name string) {
@@ -278,9 +280,9 @@ func testDetectNoFace(t *testing.T, d *Detector, name string) {
 			opt := DefaultDetectOptions()
 			opt.TryRotations = rot
 			faces, err := d.Detect(img, opt)
-			if name == "yunet-2022mar" && filepath.Base(rel) == "chelsea.png" {
+			if name == "yunet-2022mar" && (filepath.Base(rel) == "chelsea.png" || rot && filepath.Base(rel) == "hubble_deep_field.jpg") {
 				if err == nil {
-					t.Logf("%s (rotations %v): %d faces, best %.3f (known: 2022mar finds the cat)", rel, rot, len(faces), faces[0].Score)
+					t.Logf("%s (rotations %v): %d faces, best %.3f (known: 2022mar's false faces)", rel, rot, len(faces), faces[0].Score)
 				}
 				continue
 			}
@@ -463,6 +465,64 @@ func TestLandmarker(t *testing.T) {
 		t.Error("no landmark moved: the landmarker did not run")
 	}
 	t.Logf("%d faces took the landmarker's landmarks, %d (background faces it missed) kept their own", moved, kept)
+}
+
+// TestLandmarkerWindows: where the faces are small in the view, the landmarker looks at a window
+// around each rather than the whole view (LFW photos placed in a 1280×960 brick wall: a ~55 px
+// face in the 640×480 view). YuNet's landmarks move with what else it sees: the window's sit
+// ~7% of the eye distance from a whole-view look's on average (1.5 px in the view), up to ~26%.
+// Neither is the truth, and they verify equally well (TestMeasureLandmarkerWindows); the bounds
+// here catch a window misplaced or mapped back wrong, which moves them by a whole eye distance.
+func TestLandmarkerWindows(t *testing.T) {
+	both := openTestDetector(t, shippedDetector)
+	marks := newTestDetector2022(t)
+	lowMarks := DefaultDetectOptions()
+	lowMarks.ScoreThreshold = landmarkScore
+	wall := photo(t, "_special/no_face/brick.png")
+	worst, sum, n := 0.0, 0.0, 0
+	for i, p := range every(pairsPhotos(t), 100) {
+		img := inScene(photo(t, p), wall, 1280, 960, 100+(i*211)%800, 100+(i*157)%550)
+		got, err := both.Detect(img, DefaultDetectOptions())
+		if err != nil {
+			t.Fatalf("%s in the wall: %v", p, err)
+		}
+		whole, err := marks.Detect(img, lowMarks)
+		if err != nil {
+			t.Fatalf("%s in the wall, landmarker alone: %v", p, err)
+		}
+		for _, f := range got {
+			g := slices.MaxFunc(whole, func(a, b Face) int { return cmpF(iou(f.Box, a.Box), iou(f.Box, b.Box)) })
+			if iou(f.Box, g.Box) < landmarkIoU {
+				continue
+			}
+			eyes := math.Hypot(float64(g.Landmarks[1][0]-g.Landmarks[0][0]), float64(g.Landmarks[1][1]-g.Landmarks[0][1]))
+			for k := range f.Landmarks {
+				d := math.Hypot(float64(f.Landmarks[k][0]-g.Landmarks[k][0]), float64(f.Landmarks[k][1]-g.Landmarks[k][1])) / eyes
+				worst, sum, n = max(worst, d), sum+d, n+1
+			}
+		}
+	}
+	t.Logf("%d landmarks: window against whole view, mean %.2f%%, worst %.2f%% of the eye distance", n, 100*sum/float64(n), 100*worst)
+	if n < 5*20 || sum/float64(n) > 0.12 || worst > 0.4 {
+		t.Errorf("%d landmarks, mean %.2f%%, worst %.2f%% of the eye distance from a whole-view look; want ≤ 12%% and ≤ 40%%", n, 100*sum/float64(n), 100*worst)
+	}
+}
+
+// inScene returns a w×h photo of img at (x, y) on bg tiled.
+func inScene(img, bg *Image, w, h, x, y int) *Image {
+	out := &Image{W: w, H: h, Pix: make([]uint8, 3*w*h)}
+	for j := range h {
+		for i := range w {
+			o := 3 * ((j%bg.H)*bg.W + i%bg.W)
+			if i >= x && i < x+img.W && j >= y && j < y+img.H {
+				o = 3 * ((j-y)*img.W + i - x)
+				copy(out.Pix[3*(j*w+i):], img.Pix[o:o+3])
+				continue
+			}
+			copy(out.Pix[3*(j*w+i):], bg.Pix[o:o+3])
+		}
+	}
+	return out
 }
 
 // TestDetectUprightWithRotations: upright photos stay at angle 0 when the rotation search runs.
@@ -662,7 +722,7 @@ func TestDetectMeasureMinFaceSize(t *testing.T) {
 	var crop Image
 	in := make([]float32, 3*AlignSize*AlignSize)
 	embed := func(img *Image, f Face) []float32 {
-		Align(img, f.Landmarks, &crop)
+		Align(img, f.alignLandmarks(), &crop) // as Pipeline.Embed
 		for i := 0; i < AlignSize*AlignSize; i++ {
 			for c := 0; c < 3; c++ {
 				in[c*AlignSize*AlignSize+i] = (float32(crop.Pix[3*i+c])*e.Input.Scale - e.Input.Mean[c]) / e.Input.Std[c]

@@ -1,11 +1,14 @@
 package embed
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -204,5 +207,81 @@ func TestEmbedFlip(t *testing.T) {
 	}
 	if c := dot(f, p); c < 0.9 || c > 0.9999 {
 		t.Errorf("cos(flip, plain) = %.4f, want close to but not 1", c)
+	}
+}
+
+// TestMeasureLandmarkerWindows: how well faces small in a large photo verify with the landmarker
+// looking at windows around them, at the whole view, or not at all (2023mar's own landmarks).
+// Every pairs.csv photo is placed in a 1280×960 brick wall (a ~55 px face in the detector's
+// 640×480 view), embedded, and every pair of the photos is scored; prints the share of genuine
+// pairs accepted at false-match rates 1e-3 to 1e-5. About 5 minutes on 2 cores.
+func TestMeasureLandmarkerWindows(t *testing.T) {
+	measuring(t)
+	if err := ort.Init(ort.Config{Library: modeltest.ORTLibrary(t), IntraOpThreads: 1}); err != nil {
+		t.Fatal(err)
+	}
+	wall := photo(t, "_special/no_face/brick.png")
+	photos := pairsPhotos(t)
+	for _, c := range []struct {
+		name       string
+		landmarker string
+		share      float64
+	}{
+		{"windows", "yunet-2022mar", landmarkWindowShare},
+		{"whole view", "yunet-2022mar", 0},
+		{"2023mar's own", "", landmarkWindowShare},
+	} {
+		defer func(v float64) { landmarkWindowShare = v }(landmarkWindowShare)
+		landmarkWindowShare = c.share
+		cfg := DefaultConfig()
+		cfg.ModelsDir, cfg.Landmarker = modeltest.ModelsDir(t), c.landmarker
+		p, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb := make([][]float32, len(photos))
+		err = ort.FanOut(context.Background(), len(photos), 1, 4, func(ctx context.Context, i int) error {
+			x, y := 100+(i*211)%800, 100+(i*157)%550
+			img := inScene(photo(t, photos[i]), wall, 1280, 960, x, y)
+			faces, err := p.Detect(ctx, img, nil)
+			if err != nil {
+				return err
+			}
+			lfw := slices.MinFunc(faces, func(a, b Face) int { // the face of the placed photo
+				da := math.Hypot(float64(a.Box[0]+a.Box[2]/2)-float64(x+125), float64(a.Box[1]+a.Box[3]/2)-float64(y+125))
+				db := math.Hypot(float64(b.Box[0]+b.Box[2]/2)-float64(x+125), float64(b.Box[1]+b.Box[3]/2)-float64(y+125))
+				return cmp.Compare(da, db)
+			})
+			emb[i], err = p.Embed(ctx, img, lfw)
+			return err
+		})
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var genuine, impostor []float64
+		for i := range photos {
+			for j := i + 1; j < len(photos); j++ {
+				s := dot(emb[i], emb[j])
+				if filepath.Dir(photos[i]) == filepath.Dir(photos[j]) {
+					genuine = append(genuine, s)
+				} else {
+					impostor = append(impostor, s)
+				}
+			}
+		}
+		slices.Sort(impostor)
+		line := fmt.Sprintf("%-14s %d genuine, %d impostor pairs; genuine accepted at FMR", c.name, len(genuine), len(impostor))
+		for _, fmr := range []float64{1e-3, 1e-4, 1e-5} {
+			thr := impostor[len(impostor)-1-int(fmr*float64(len(impostor)))]
+			n := 0
+			for _, g := range genuine {
+				if g > thr {
+					n++
+				}
+			}
+			line += fmt.Sprintf("  %.0e %.2f%%", fmr, 100*float64(n)/float64(len(genuine)))
+		}
+		t.Log(line)
 	}
 }

@@ -48,9 +48,7 @@ func analyze(args []string, w io.Writer) error {
 	asJSON := fs.Bool("json", false, "one JSON object per file")
 	withEmb := fs.Bool("embedding", false, "include each face's embedding")
 	rotations := fs.Bool("rotate", false, "also try the photo turned by 90/180/270 degrees")
-	fs.StringVar(&cfg.Engine.ModelsDir, "models.dir", cfg.Engine.ModelsDir, "directory holding the model files")
-	fs.StringVar(&cfg.Engine.ORT.Library, "ort.library", cfg.Engine.ORT.Library, "path to libonnxruntime.so")
-	fs.StringVar(&cfg.Engine.ORT.Device, "ort.device", cfg.Engine.ORT.Device, "cpu, cuda or auto")
+	cfg.modelFlags(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return err
 	}
@@ -58,11 +56,15 @@ func analyze(args []string, w io.Writer) error {
 		fs.Usage()
 		return errors.New("no files")
 	}
+	man, err := models.Load(cfg.Engine.ManifestPath)
+	if err != nil {
+		return err
+	}
 	if err := ort.Init(cfg.Engine.ORT); err != nil {
 		return err
 	}
 	ec := cfg.Engine.Embed
-	ec.ModelsDir, ec.Manifest = cfg.Engine.ModelsDir, models.Default()
+	ec.ModelsDir, ec.Manifest = cfg.Engine.ModelsDir, man
 	ec.Detect.TryRotations = *rotations
 	p, err := embed.Open(ec)
 	if err != nil {
