@@ -17,7 +17,7 @@ TESTFLAGS   ?= -race -shuffle=on -count=1 -timeout 20m
 VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # FAISS 1.7.3 from Debian; ONNX Runtime pinned to the npm release whose C API onnxruntime_go v1.27 needs.
-APT_PACKAGES   := libfaiss-dev libopenblas-dev dpkg-dev g++ ca-certificates
+APT_PACKAGES   := libfaiss-dev libopenblas-dev libturbojpeg0-dev dpkg-dev g++ ca-certificates
 ORT_VERSION    := 1.24.1
 ORT_TGZ_SHA256 := 57181cf6e6e711b155c5b942d591fd63ded0b5de5c4922d51fd994e7f6ac2772
 ORT_LIB_SHA256 := 53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
+
+	"vigil/embed/turbojpeg"
 )
 
 // Image is a decoded photo as every later stage (detector resize, alignment warp, liveness crops)
@@ -37,10 +39,14 @@ type Limits struct {
 //
 // 5 MiB holds a 12–24 MP phone JPEG; a face needs far less, the detector works on a ~640 px
 // resize. The pixel cap is what bounds memory, since a small file can declare a huge image; it
-// admits phone photos (12–24 MP; 48 MP sensors usually bin down) and most DSLRs. Peak heap per
-// decode is about 4.5 B/pixel for a baseline 4:2:0 JPEG (7.5 with an EXIF rotation: 180–300 MB
-// at the cap) and up to ~20 B/pixel for a progressive 4:4:4 one, whose DCT coefficients image/jpeg
-// keeps whole (800 MB at the cap). Callers should bound how many decodes run at once.
+// admits phone photos (12–24 MP; 48 MP sensors usually bin down) and most DSLRs. A JPEG that
+// libjpeg-turbo decodes takes 3 B/pixel of Go heap (6 with an EXIF rotation: 240 MB at the cap),
+// plus C memory: a few rows for a baseline file, the whole DCT coefficients for a progressive one
+// (2 B per sample, 6 B/pixel at 4:4:4). Through image/jpeg (other formats, CMYK, files
+// libjpeg-turbo refused) peak heap is about 4.5 B/pixel for a baseline 4:2:0 JPEG (7.5 with an
+// EXIF rotation) and up to ~20 B/pixel for a progressive 4:4:4 one, whose DCT coefficients
+// image/jpeg keeps whole (800 MB at the cap), plus the 3 B/pixel a refused libjpeg-turbo attempt
+// left for the collector. Callers should bound how many decodes run at once.
 func DefaultLimits() Limits { return Limits{MaxBytes: 5 << 20, MaxPixels: 40_000_000} }
 
 // maxSide caps either dimension whatever MaxPixels says: it keeps W*H far from overflowing int
@@ -79,7 +85,8 @@ var (
 	ErrBadBase64 = errors.New("invalid base64 image")
 	// ErrUnsupportedFormat: the bytes are not JPEG, PNG, WebP, TIFF or BMP (GIF, HEIC, text,
 	// random bytes), or use a feature of one of them that the decoder lacks (arithmetic-coded
-	// or 12-bit JPEG, animated WebP, compressed BMP) (HTTP 400, or 415).
+	// or 12-bit JPEG, animated WebP, compressed BMP), or a JPEG of over 500 scans (HTTP 400,
+	// or 415).
 	ErrUnsupportedFormat = errors.New("unsupported image format")
 	// ErrCorrupt: a supported format whose data is truncated or damaged (HTTP 400).
 	ErrCorrupt = errors.New("corrupt image")
@@ -170,9 +177,17 @@ func guard[T any](f *format, step func(io.Reader) (T, error), data []byte) (v T,
 }
 
 // Decode decodes a JPEG, PNG, WebP, TIFF or BMP image into upright RGB. Cheap checks come first:
-// byte size, magic bytes, then the header's dimensions, so an oversized or bomb image is refused
-// before the pixel buffers are allocated. Safe for concurrent use; data is only read.
+// byte size, magic bytes, then the header's dimensions and a JPEG's scan count, so an oversized
+// or bomb image is refused before the pixel buffers are allocated. JPEGs are decoded with
+// libjpeg-turbo where it can (see decodeTurbo), else with image/jpeg like the other formats.
+// Safe for concurrent use; data is only read.
 func Decode(data []byte, lim Limits) (*Image, error) {
+	return decode(data, lim, turbojpeg.Available)
+}
+
+// decode is Decode, with libjpeg-turbo for JPEG only if turbo: the tests and benchmarks compare
+// both ways.
+func decode(data []byte, lim Limits, turbo bool) (*Image, error) {
 	lim = lim.orDefault()
 	if len(data) == 0 {
 		return nil, ErrEmpty
@@ -195,6 +210,16 @@ func Decode(data []byte, lim Limits) (*Image, error) {
 	if w > maxSide || h > maxSide || w*h > lim.MaxPixels {
 		return nil, fmt.Errorf("%w: %s: %dx%d, limit %d pixels and %d per side", ErrTooManyPixels, f.name, w, h, lim.MaxPixels, maxSide)
 	}
+	if f == fmtJPEG {
+		if jpegScans(data, maxScans) > maxScans {
+			return nil, fmt.Errorf("%w: jpeg: more than %d scans", ErrUnsupportedFormat, maxScans)
+		}
+		if turbo && cfg.ColorModel != color.CMYKModel {
+			if img := decodeTurbo(data, w, h); img != nil {
+				return orient(img, jpegOrientation(data)), nil
+			}
+		}
+	}
 	m, err := guard(f, f.decode, data)
 	if err != nil {
 		return nil, err
@@ -209,6 +234,70 @@ func Decode(data []byte, lim Limits) (*Image, error) {
 		img = orient(img, f.orient(data))
 	}
 	return img, nil
+}
+
+// maxScans is libjpeg-turbo's TJFLAG_LIMITSCANS bound. Each scan costs a pass over the whole
+// image, so scans are a CPU bomb that the pixel limit does not catch: a 100 KB progressive
+// 4096x4096 gray JPEG of 2,000 empty AC scans kept image/jpeg busy for 24 s on the 2-core dev
+// machine (libjpeg-turbo stops it at scan 501 after 1 s). Real files have about 10 (libjpeg's
+// default progressive script) and a baseline JPEG one per component at most.
+const maxScans = 500
+
+// jpegScans counts a JPEG's SOS markers, stopping once past limit. It follows marker segments by
+// their lengths, as the decoders do (an EXIF thumbnail's own scans stay inside its APP1), and
+// skips entropy-coded data and stray bytes up to the next marker: image/jpeg ignores stray bytes
+// between segments too, so stopping there could under-count what it decodes.
+func jpegScans(b []byte, limit int) int {
+	n := 0
+	for i := 2; n <= limit; { // past SOI
+		j := bytes.IndexByte(b[min(i, len(b)):], 0xff)
+		if j < 0 {
+			return n
+		}
+		i += j + 1
+		for i < len(b) && b[i] == 0xff { // fill bytes
+			i++
+		}
+		if i >= len(b) {
+			return n
+		}
+		switch m := b[i]; {
+		case m == 0x00 || m == 0x01 || m >= 0xd0 && m <= 0xd8: // stuffed 0xff, TEM, RSTn, SOI: no length
+			i++
+		case m == 0xd9: // EOI
+			return n
+		default:
+			if i+2 >= len(b) {
+				return n
+			}
+			if m == 0xda {
+				n++
+			}
+			i += 1 + (int(b[i+1])<<8 | int(b[i+2])) // the length counts its own two bytes
+		}
+	}
+	return n
+}
+
+// decodeTurbo decodes a JPEG with libjpeg-turbo (4-6x faster than image/jpeg) straight into the
+// Image, whose size Decode has already checked against the limits. It returns nil whenever
+// libjpeg-turbo cannot give exactly that image: a CMYK/YCCK file, a size that disagrees with
+// image/jpeg's header read, or any error or warning from libjpeg (truncated or damaged data).
+// Decode then runs image/jpeg, so broken files get the errors they always got, bar two kinds
+// that libjpeg-turbo decodes and image/jpeg calls corrupt (FuzzDecodeTurbo): a file without
+// Huffman tables (a Motion-JPEG frame; libjpeg supplies the standard ones) and some damaged
+// entropy-coded data, which its fast Huffman decoder reads through without a warning.
+//
+// The pixels differ slightly from image/jpeg's: libjpeg upsamples subsampled chroma smoothly
+// ("fancy" upsampling) where image/jpeg replicates it, and rounds its colour conversion its own
+// way (see TestDecodeTurboMatchesStdlib for the figures).
+func decodeTurbo(data []byte, w, h int) *Image {
+	img := &Image{W: w, H: h, Pix: make([]uint8, 3*w*h)}
+	tw, th, err := turbojpeg.DecodeRGB(data, img.Pix)
+	if err != nil || tw != w || th != h {
+		return nil
+	}
+	return img
 }
 
 // DecodeString decodes an image sent as text: base64 (standard or URL-safe alphabet, padded or

@@ -30,6 +30,34 @@ func BenchmarkDecodeJPEGPhoneExif8(b *testing.B) {
 	benchDecode(b, "_spoof/live/image_T1_v2020-06-28.jpg")
 }
 
+// image/jpeg (go) against libjpeg-turbo (turbo), each through the whole of Decode (checks,
+// decode, RGB, EXIF rotation): an LFW crop (4:2:0), the 1080p frame and the largest _special
+// photo (4:4:4), and the rotated phone photo (4:2:0, orientation 8).
+func BenchmarkDecodeGoVsTurbo(b *testing.B) {
+	for _, tc := range []struct{ name, rel string }{
+		{"250", powell},
+		{"1080p", "_special/resolution/obama-1080p.jpg"},
+		{"1434x2333", "_special/hires_obama_biden/obama3.jpg"},
+		{"phone-exif8", "_spoof/live/image_T1_v2020-06-28.jpg"},
+	} {
+		data := readFace(b, tc.rel)
+		for _, turbo := range []bool{false, true} {
+			b.Run(tc.name+map[bool]string{false: "/go", true: "/turbo"}[turbo], func(b *testing.B) {
+				if turbo {
+					skipWithoutTurbo(b)
+				}
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := decode(data, Limits{}, turbo); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // image/jpeg alone, to see what the RGB conversion adds.
 func BenchmarkDecodeJPEG1080pStdlibOnly(b *testing.B) {
 	data := readFace(b, "_special/resolution/obama-1080p.jpg")
