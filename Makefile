@@ -82,7 +82,7 @@ $(PEER_STAMP):
 	@sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	missing=$$(for p in python3-opencv python3-numpy python3-onnx; do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then echo "apt: installing $$missing"; $$sudo apt-get update -qq; \
+	if [ -n "$$missing" ]; then echo "apt: installing $$missing" >&2; $$sudo apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 	@touch $@
 
@@ -131,7 +131,7 @@ $(APT_STAMP): Makefile
 	    | $$sudo tee /etc/apt/sources.list.d/vigil-deb-src.sources >/dev/null; \
 	fi; \
 	if [ -z "$$have_src" ] || [ -n "$$missing" ]; then \
-	  echo "apt: installing $$(echo $${missing:-nothing, refreshing the index for deb-src})"; \
+	  echo "apt: installing $$(echo $${missing:-nothing, refreshing the index for deb-src})" >&2; \
 	  $$sudo apt-get update -qq; \
 	  [ -z "$$missing" ] || DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
