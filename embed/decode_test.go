@@ -17,7 +17,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -36,15 +35,6 @@ const (
 )
 
 var sentinels = []error{ErrEmpty, ErrTooLarge, ErrTooManyPixels, ErrBadBase64, ErrUnsupportedFormat, ErrCorrupt}
-
-func readFace(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(modeltest.FacesDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func mustDecode(t testing.TB, data []byte) *Image {
 	t.Helper()
@@ -109,8 +99,8 @@ func toNRGBA(img *Image) *image.NRGBA {
 func TestDecodeRealPhotos(t *testing.T) {
 	ids := map[string]string{"Colin_Powell_0153": powell, "Arnold_Schwarzenegger_0011": arnold}
 	for id, src := range ids {
-		ref := mustDecode(t, readFace(t, src))
-		pngRef := mustDecode(t, readFace(t, "_special/derived/"+id+"__png.png"))
+		ref := mustDecode(t, modeltest.ReadFace(t, src))
+		pngRef := mustDecode(t, modeltest.ReadFace(t, "_special/derived/"+id+"__png.png"))
 		for _, tc := range []struct {
 			sfx    string
 			ref    *Image
@@ -131,7 +121,7 @@ func TestDecodeRealPhotos(t *testing.T) {
 		} {
 			t.Run(id+tc.sfx, func(t *testing.T) {
 				t.Parallel()
-				got := mustDecode(t, readFace(t, "_special/derived/"+id+tc.sfx))
+				got := mustDecode(t, modeltest.ReadFace(t, "_special/derived/"+id+tc.sfx))
 				mean, mx := diff(got, orient(tc.ref, tc.orient))
 				if mean > tc.mean {
 					t.Errorf("mean abs diff %.2f (max %d), want <= %.2f", mean, mx, tc.mean)
@@ -155,7 +145,7 @@ func TestDecodeRealPhotos(t *testing.T) {
 	} {
 		t.Run(filepath.Base(tc.rel), func(t *testing.T) {
 			t.Parallel()
-			data := readFace(t, tc.rel)
+			data := modeltest.ReadFace(t, tc.rel)
 			img := mustDecode(t, data)
 			if img.W != tc.w || img.H != tc.h {
 				t.Fatalf("decoded %dx%d, want %dx%d", img.W, img.H, tc.w, tc.h)
@@ -174,7 +164,7 @@ func TestDecodeRealPhotos(t *testing.T) {
 	}
 
 	// A PNG with an alpha channel: RGB must be the file's stored colour, byte for byte.
-	data := readFace(t, "_special/format/32bit_rgba.png")
+	data := modeltest.ReadFace(t, "_special/format/32bit_rgba.png")
 	m, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -192,14 +182,14 @@ func TestDecodeRealPhotos(t *testing.T) {
 // be ErrCorrupt: never a success, a panic or an error the API would map to another status.
 func TestDecodeTruncated(t *testing.T) {
 	for _, rel := range []string{"Colin_Powell_0153__truncated.jpg", "Arnold_Schwarzenegger_0011__truncated.jpg"} {
-		if _, err := Decode(readFace(t, "_special/derived/"+rel), Limits{}); !errors.Is(err, ErrCorrupt) {
+		if _, err := Decode(modeltest.ReadFace(t, "_special/derived/"+rel), Limits{}); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", rel, err)
 		}
 	}
-	src := mustDecode(t, readFace(t, powell))
+	src := mustDecode(t, modeltest.ReadFace(t, powell))
 	files := map[string][]byte{
-		"jpeg": readFace(t, powell),
-		"webp": readFace(t, "_special/derived/Colin_Powell_0153__webp.webp"),
+		"jpeg": modeltest.ReadFace(t, powell),
+		"webp": modeltest.ReadFace(t, "_special/derived/Colin_Powell_0153__webp.webp"),
 		"png":  encode(t, "png", toNRGBA(src)),
 		"tiff": encode(t, "tiff", toNRGBA(src)),
 		"bmp":  encode(t, "bmp", toNRGBA(src)),
@@ -247,7 +237,7 @@ func encode(t testing.TB, format string, m image.Image) []byte {
 // Lossless encodes of a real photo, in every pixel layout the decoders hand back, must decode
 // to exactly the source's RGB.
 func TestDecodeGeneratedFormats(t *testing.T) {
-	src := mustDecode(t, readFace(t, powell))
+	src := mustDecode(t, modeltest.ReadFace(t, powell))
 	opaque := toNRGBA(src)
 	b := opaque.Bounds()
 
@@ -603,7 +593,7 @@ func TestDecodeUnsupported(t *testing.T) {
 }
 
 func TestDecodeString(t *testing.T) {
-	raw := readFace(t, powell)
+	raw := modeltest.ReadFace(t, powell)
 	want := mustDecode(t, raw)
 	std := base64.StdEncoding.EncodeToString(raw)
 	url := base64.URLEncoding.EncodeToString(raw)
@@ -836,7 +826,7 @@ func TestExifOrientationTIFFAndWebP(t *testing.T) {
 
 	// A real lossy WebP rewrapped as extended WebP (VP8X) with an EXIF chunk, with and without
 	// the "Exif\0\0" prefix some writers keep, must come out as the plain file turned upright.
-	simple := readFace(t, "_special/derived/Colin_Powell_0153__webp.webp")
+	simple := modeltest.ReadFace(t, "_special/derived/Colin_Powell_0153__webp.webp")
 	upright := mustDecode(t, simple)
 	vp8 := simple[12:] // the VP8 chunk, header included
 	for _, prefix := range []string{"", "Exif\x00\x00"} {

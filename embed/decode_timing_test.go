@@ -6,10 +6,12 @@ import (
 	"image"
 	"image/jpeg"
 	"testing"
+
+	"vigil/models/modeltest"
 )
 
 func benchDecode(b *testing.B, rel string) {
-	data := readFace(b, rel)
+	data := modeltest.ReadFace(b, rel)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -40,7 +42,7 @@ func BenchmarkDecodeGoVsTurbo(b *testing.B) {
 		{"1434x2333", "_special/hires_obama_biden/obama3.jpg"},
 		{"phone-exif8", "_spoof/live/image_T1_v2020-06-28.jpg"},
 	} {
-		data := readFace(b, tc.rel)
+		data := modeltest.ReadFace(b, tc.rel)
 		for _, turbo := range []bool{false, true} {
 			b.Run(tc.name+map[bool]string{false: "/go", true: "/turbo"}[turbo], func(b *testing.B) {
 				if turbo {
@@ -60,7 +62,7 @@ func BenchmarkDecodeGoVsTurbo(b *testing.B) {
 
 // image/jpeg alone, to see what the RGB conversion adds.
 func BenchmarkDecodeJPEG1080pStdlibOnly(b *testing.B) {
-	data := readFace(b, "_special/resolution/obama-1080p.jpg")
+	data := modeltest.ReadFace(b, "_special/resolution/obama-1080p.jpg")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
@@ -71,7 +73,7 @@ func BenchmarkDecodeJPEG1080pStdlibOnly(b *testing.B) {
 
 // The YCbCr fast path against the per-pixel At() it replaces, on the 1080p frame.
 func BenchmarkDecodeToRGB1080p(b *testing.B) {
-	m, err := jpeg.Decode(bytes.NewReader(readFace(b, "_special/resolution/obama-1080p.jpg")))
+	m, err := jpeg.Decode(bytes.NewReader(modeltest.ReadFace(b, "_special/resolution/obama-1080p.jpg")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +92,7 @@ func BenchmarkDecodeToRGB1080p(b *testing.B) {
 }
 
 func BenchmarkDecodeOrient1080p(b *testing.B) {
-	img := mustDecode(b, readFace(b, "_special/resolution/obama-1080p.jpg"))
+	img := mustDecode(b, modeltest.ReadFace(b, "_special/resolution/obama-1080p.jpg"))
 	for _, o := range []int{3, 6} {
 		b.Run(string(rune('0'+o)), func(b *testing.B) {
 			b.ReportAllocs()
@@ -102,7 +104,7 @@ func BenchmarkDecodeOrient1080p(b *testing.B) {
 }
 
 func BenchmarkDecodeString250(b *testing.B) {
-	s := "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(readFace(b, powell))
+	s := "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(modeltest.ReadFace(b, powell))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DecodeString(s, Limits{}); err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +13,6 @@ import (
 )
 
 var sentinels = []error{ErrUnavailable, ErrColorspace, ErrShortBuffer, ErrDecode}
-
-func readFace(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(modeltest.FacesDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func needCgo(t testing.TB) {
 	t.Helper()
@@ -70,7 +59,7 @@ func TestDecodeRGB(t *testing.T) {
 		{"_special/derived/Arnold_Schwarzenegger_0011__tilt30.jpg", 342, 342, false},
 	} {
 		dst, intact := guarded(3 * tc.w * tc.h)
-		w, h, err := DecodeRGB(readFace(t, tc.rel), dst)
+		w, h, err := DecodeRGB(modeltest.ReadFace(t, tc.rel), dst)
 		if err != nil || w != tc.w || h != tc.h {
 			t.Errorf("%s: %dx%d, %v; want %dx%d", tc.rel, w, h, err, tc.w, tc.h)
 			continue
@@ -97,7 +86,7 @@ func TestDecodeRGBErrors(t *testing.T) {
 	jpg := tinyJPEG(t, 16, 8)
 	tablesOnly := jpg[:bytes.Index(jpg, []byte{0xff, 0xc0})] // SOI, DQT; no frame
 	tablesOnly = append(bytes.Clone(tablesOnly), 0xff, 0xd9)
-	truncated := readFace(t, "_special/derived/Colin_Powell_0153__truncated.jpg")
+	truncated := modeltest.ReadFace(t, "_special/derived/Colin_Powell_0153__truncated.jpg")
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -113,7 +102,7 @@ func TestDecodeRGBErrors(t *testing.T) {
 		{"nil-buffer", jpg, 0, ErrShortBuffer, ""},
 		{"cut-in-scan", jpg[:len(jpg)-20], 3 * 16 * 8, ErrDecode, "Premature end"},
 		{"truncated-photo", truncated, 3 * 250 * 250, ErrDecode, "Premature end"},
-		{"cmyk", readFace(t, "_special/derived/Colin_Powell_0153__cmyk.jpg"), 3 * 250 * 250, ErrColorspace, ""},
+		{"cmyk", modeltest.ReadFace(t, "_special/derived/Colin_Powell_0153__cmyk.jpg"), 3 * 250 * 250, ErrColorspace, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst, intact := guarded(tc.dst)
@@ -137,7 +126,7 @@ func TestDecodeRGBErrors(t *testing.T) {
 // Concurrent decodes (each its own handle) give identical pixels; run with -race.
 func TestDecodeRGBConcurrent(t *testing.T) {
 	needCgo(t)
-	data := readFace(t, "Colin_Powell/Colin_Powell_0153.jpg")
+	data := modeltest.ReadFace(t, "Colin_Powell/Colin_Powell_0153.jpg")
 	want := make([]byte, 3*250*250)
 	if _, _, err := DecodeRGB(data, want); err != nil {
 		t.Fatal(err)
@@ -172,7 +161,7 @@ func FuzzDecodeRGB(f *testing.F) {
 		"_special/derived/Colin_Powell_0153__small24.jpg",
 		"_special/derived/Arnold_Schwarzenegger_0011__jpegq5.jpg",
 	} {
-		f.Add(readFace(f, rel))
+		f.Add(modeltest.ReadFace(f, rel))
 	}
 	f.Add(tinyJPEG(f, 9, 7))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -217,7 +206,7 @@ func BenchmarkDecodeRGB8x8(b *testing.B) {
 
 func BenchmarkDecodeRGB250(b *testing.B) {
 	needCgo(b)
-	data := readFace(b, "Colin_Powell/Colin_Powell_0153.jpg")
+	data := modeltest.ReadFace(b, "Colin_Powell/Colin_Powell_0153.jpg")
 	dst := make([]byte, 3*250*250)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

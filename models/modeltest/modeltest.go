@@ -36,6 +36,16 @@ func FacesDir(t testing.TB) string {
 	return filepath.Join(SharedDir(t), "faces")
 }
 
+// ReadFace returns the bytes of the file rel (slash-separated) under FacesDir, or fails t.
+func ReadFace(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(FacesDir(t), filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // ModelsDir returns the installed models directory, or fails t with how to fill it.
 func ModelsDir(t testing.TB) string {
 	t.Helper()
