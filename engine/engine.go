@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -105,7 +106,7 @@ func Open(cfg Config, log *slog.Logger) (e *Engine, err error) {
 		return nil, err
 	}
 	log.Info("engine ready", "op", "open", "onnxruntime", ort.Version(), "device", e.pipe.Device(),
-		"detector", cfg.Embed.Detector, "embedder", cfg.Embed.Embedder, "dim", e.pipe.Dim())
+		"detector", cfg.Embed.Detector, "landmarker", cmp.Or(cfg.Embed.Landmarker, cfg.Embed.Detector), "embedder", cfg.Embed.Embedder, "dim", e.pipe.Dim())
 	return e, nil
 }
 
