@@ -69,7 +69,7 @@ func TestDecodeTurboMatchesStdlib(t *testing.T) {
 	var sum float64
 	var n, turbo, worst int
 	for _, rel := range turboCorpus(t) {
-		data := readFace(t, rel)
+		data := modeltest.ReadFace(t, rel)
 		want, werr := decode(data, Limits{}, false)
 		got, gerr := Decode(data, Limits{})
 		if werr != nil || gerr != nil {
@@ -164,7 +164,7 @@ func TestDecodeTurboErrorsUnchanged(t *testing.T) {
 		"_spoof/print/image_F1_v2020-06-28.jpg", // progressive 4:2:0
 		"_special/multi_face/multiface.jpg",     // progressive 4:4:4
 	} {
-		maps.Copy(inputs, damaged(rel, readFace(t, rel)))
+		maps.Copy(inputs, damaged(rel, modeltest.ReadFace(t, rel)))
 	}
 	jpg := smallJPEG(t, 16, 16)
 	sof := bytes.Index(jpg, []byte{0xff, 0xc0})
@@ -292,7 +292,7 @@ func TestDecodeScanLimit(t *testing.T) {
 func TestJPEGScans(t *testing.T) {
 	counts := map[int]int{} // scans: files
 	for _, rel := range turboCorpus(t) {
-		n := jpegScans(readFace(t, rel), maxScans)
+		n := jpegScans(modeltest.ReadFace(t, rel), maxScans)
 		if n < 1 || n > 20 {
 			t.Errorf("%s: %d scans", rel, n)
 		}
@@ -345,9 +345,9 @@ func FuzzDecodeTurbo(f *testing.F) {
 		withExif(jpg, 6, false),
 		withoutDHT(jpg),
 		progressiveGray(24, 16, 3),
-		readFace(f, "_special/derived/Colin_Powell_0153__small24.jpg"),
-		readFace(f, "_special/derived/Colin_Powell_0153__jpegq5.jpg"),
-		readFace(f, "_special/derived/Arnold_Schwarzenegger_0011__small48.jpg"),
+		modeltest.ReadFace(f, "_special/derived/Colin_Powell_0153__small24.jpg"),
+		modeltest.ReadFace(f, "_special/derived/Colin_Powell_0153__jpegq5.jpg"),
+		modeltest.ReadFace(f, "_special/derived/Arnold_Schwarzenegger_0011__small48.jpg"),
 	} {
 		f.Add(s)
 	}
@@ -393,7 +393,7 @@ func withoutDHT(jpg []byte) []byte {
 // original's pixels.
 func TestDecodeTurboLenient(t *testing.T) {
 	skipWithoutTurbo(t)
-	jpg := readFace(t, "_special/derived/Colin_Powell_0153__small48.jpg")
+	jpg := modeltest.ReadFace(t, "_special/derived/Colin_Powell_0153__small48.jpg")
 	if !bytes.Contains(jpg, []byte{0xff, 0xc4}) {
 		t.Fatal("no DHT to drop")
 	}
