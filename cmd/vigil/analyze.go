@@ -13,8 +13,6 @@ import (
 	"vigil/embed"
 	"vigil/embed/attributes"
 	"vigil/liveness"
-	"vigil/models"
-	"vigil/models/ort"
 )
 
 // analyzeResult is what `vigil analyze` reports per image.
@@ -56,30 +54,20 @@ func analyze(args []string, w io.Writer) error {
 		fs.Usage()
 		return errors.New("no files")
 	}
-	man, err := models.Load(cfg.Engine.ManifestPath)
-	if err != nil {
-		return err
-	}
-	if err := ort.Init(cfg.Engine.ORT); err != nil {
-		return err
-	}
-	ec := cfg.Engine.Embed
-	ec.ModelsDir, ec.Manifest = cfg.Engine.ModelsDir, man
-	ec.Detect.TryRotations = *rotations
-	p, err := embed.Open(ec)
+	p, man, err := cfg.openPipeline(func(ec *embed.Config) { ec.Detect.TryRotations = *rotations })
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	lc := cfg.Engine.Liveness
-	lc.ModelsDir, lc.Manifest = cfg.Engine.ModelsDir, ec.Manifest
+	lc.ModelsDir, lc.Manifest = cfg.Engine.ModelsDir, man
 	live, err := liveness.Open(lc)
 	if err != nil {
 		return err
 	}
 	defer live.Close()
 	ac := cfg.Engine.Attributes
-	ac.ModelsDir, ac.Manifest = cfg.Engine.ModelsDir, ec.Manifest
+	ac.ModelsDir, ac.Manifest = cfg.Engine.ModelsDir, man
 	attr, err := attributes.Open(ac)
 	if err != nil && !errors.Is(err, attributes.ErrNotConfigured) {
 		return err

@@ -227,6 +227,11 @@ func writeRows(w io.Writer, rows []benchmarks.IndexResult, asJSON bool) error {
 	if !asJSON {
 		return benchmarks.WriteTable(w, rows)
 	}
+	return writeJSONLines(w, rows)
+}
+
+// writeJSONLines writes each row as one JSON object per line.
+func writeJSONLines[T any](w io.Writer, rows []T) error {
 	enc := json.NewEncoder(w)
 	for _, r := range rows {
 		if err := enc.Encode(r); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	benchmarks "vigil/bench"
 	"vigil/embed"
 	"vigil/embed/attributes"
-	"vigil/models"
-	"vigil/models/ort"
 )
 
 // floatList is a flag of comma-separated positive numbers.
@@ -56,12 +53,8 @@ func benchAge(args []string, stdout, stderr io.Writer) error {
 	)
 	fs.Var(&scales, "scales", "crop scales to compare, comma-separated, e.g. 0.9,1,1.1,1.2 (default: the model's)")
 	fs.Var(&shrink, "shrink", "also shrink each photo by these factors in (0,1), e.g. 0.6,0.45,0.35, to see how small faces drift")
-	fs.StringVar(&cfg.Engine.ModelsDir, "models.dir", cfg.Engine.ModelsDir, "directory holding the model files")
-	fs.StringVar(&cfg.Engine.ManifestPath, "models.manifest", cfg.Engine.ManifestPath, "model manifest JSON (default: the embedded one)")
+	cfg.modelFlags(fs)
 	fs.StringVar(&cfg.Engine.Attributes.Model, "attributes.model", cfg.Engine.Attributes.Model, "age/gender model (manifest name; default: the manifest's)")
-	fs.StringVar(&cfg.Engine.ORT.Library, "ort.library", cfg.Engine.ORT.Library, "path to libonnxruntime.so")
-	fs.StringVar(&cfg.Engine.ORT.Device, "ort.device", cfg.Engine.ORT.Device, "cpu, cuda or auto")
-	fs.IntVar(&cfg.Engine.ORT.IntraOpThreads, "ort.threads", cfg.Engine.ORT.IntraOpThreads, "threads per model call (0: ORT decides)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: vigil bench age --labels CSV --root DIR [flags]
 
@@ -95,17 +88,7 @@ half is held out. Progress goes to stderr, results to stdout.
 	if err != nil {
 		return err
 	}
-	manifest, err := models.Load(cfg.Engine.ManifestPath)
-	if err != nil {
-		return err
-	}
-	if err := ort.Init(cfg.Engine.ORT); err != nil {
-		return err
-	}
-	ec := cfg.Engine.Embed
-	ec.ModelsDir, ec.Manifest = cfg.Engine.ModelsDir, manifest
-	ec.Detectors = max(ec.Detectors, *threads)
-	p, err := embed.Open(ec)
+	p, manifest, err := cfg.openPipeline(func(ec *embed.Config) { ec.Detectors = max(ec.Detectors, *threads) })
 	if err != nil {
 		return err
 	}
@@ -136,11 +119,5 @@ half is held out. Progress goes to stderr, results to stdout.
 	if !*asJSON {
 		return benchmarks.WriteAgeTable(stdout, rows)
 	}
-	enc := json.NewEncoder(stdout)
-	for _, r := range rows {
-		if err := enc.Encode(r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeJSONLines(stdout, rows)
 }

@@ -19,7 +19,6 @@ import (
 	benchmarks "vigil/bench"
 	"vigil/embed"
 	"vigil/models"
-	"vigil/models/ort"
 )
 
 // faceFlags are the face benchmarks' flags: serve's model and runtime flags (config.modelFlags)
@@ -50,18 +49,7 @@ func newFaceFlags(fs *flag.FlagSet) *faceFlags {
 
 // open starts ONNX Runtime and the detection + embedding pipeline.
 func (f *faceFlags) open() (*embed.Pipeline, *models.Manifest, error) {
-	c := f.cfg.Engine
-	man, err := models.Load(c.ManifestPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := ort.Init(c.ORT); err != nil {
-		return nil, nil, err
-	}
-	ec := c.Embed
-	ec.ModelsDir, ec.Manifest = c.ModelsDir, man
-	p, err := embed.Open(ec)
-	return p, man, err
+	return f.cfg.openPipeline(nil)
 }
 
 // runPeer runs the reference script with args and decodes the JSON it prints.

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"vigil/api"
+	"vigil/embed"
 	"vigil/engine"
+	"vigil/models"
+	"vigil/models/ort"
 )
 
 // config is every setting of `vigil serve`, built from the packages' defaults, then flags, then
@@ -84,6 +87,26 @@ func (c *config) modelFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Engine.Embed.Detectors, "embed.detectors", c.Engine.Embed.Detectors, "detector sessions (photos detected at once)")
 	fs.IntVar(&c.Engine.Embed.Batch.Sessions, "embed.sessions", c.Engine.Embed.Batch.Sessions, "embedding model sessions")
 	fs.IntVar(&c.Engine.Embed.Batch.MaxBatch, "embed.max-batch", c.Engine.Embed.Batch.MaxBatch, "most faces per embedding call")
+}
+
+// openPipeline loads the manifest, starts ONNX Runtime and opens the detection + embedding
+// pipeline c configures, once adjust (when non-nil) has tuned its settings: what serve's engine
+// does, for the commands that run the pipeline on their own (analyze, the face benchmarks).
+func (c *config) openPipeline(adjust func(*embed.Config)) (*embed.Pipeline, *models.Manifest, error) {
+	man, err := models.Load(c.Engine.ManifestPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ort.Init(c.Engine.ORT); err != nil {
+		return nil, nil, err
+	}
+	ec := c.Engine.Embed
+	ec.ModelsDir, ec.Manifest = c.Engine.ModelsDir, man
+	if adjust != nil {
+		adjust(&ec)
+	}
+	p, err := embed.Open(ec)
+	return p, man, err
 }
 
 // envName maps a flag name to its environment variable: http.addr -> VIGIL_HTTP_ADDR.
